@@ -1,0 +1,143 @@
+//! `ngx_http_jwt_module`: JWT verification (`jwt_verify`) and issuance (`jwt_login`) for nginx.
+//!
+//! This file holds the module statics and registration only. Directives live in [`conf`], the
+//! access-phase handler in [`access`], the login content handler in [`login`], variables in
+//! [`variables`]. Every JWT rule lives in the `jwt-core` crate, which knows nothing of nginx.
+
+use std::ffi::{c_char, c_void};
+use std::ptr::{addr_of, addr_of_mut};
+
+use ngx::core::Status;
+use ngx::ffi::{
+    ngx_array_push, ngx_command_t, ngx_conf_t, ngx_http_handler_pt, ngx_http_module_t,
+    ngx_http_phases_NGX_HTTP_ACCESS_PHASE, ngx_int_t, ngx_module_t, ngx_uint_t, NGX_CONF_1MORE,
+    NGX_CONF_2MORE, NGX_CONF_FLAG, NGX_CONF_TAKE1, NGX_CONF_TAKE12, NGX_HTTP_LOC_CONF,
+    NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF, NGX_HTTP_MAIN_CONF_OFFSET, NGX_HTTP_MODULE,
+    NGX_HTTP_SRV_CONF,
+};
+use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf, NgxHttpCoreModule};
+use ngx::ngx_string;
+
+mod access;
+mod conf;
+mod glue;
+mod login;
+mod variables;
+mod verification;
+
+use conf::{JwtLocConf, JwtMainConf};
+
+/// Marker type carrying the module's nginx hooks.
+pub(crate) struct Module;
+
+impl HttpModule for Module {
+    fn module() -> &'static ngx_module_t {
+        // SAFETY: the module static is only mutated by nginx while loading the module, before any
+        // of our code can run.
+        unsafe { &*addr_of!(ngx_http_jwt_module) }
+    }
+
+    unsafe extern "C" fn preconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
+        variables::register(cf)
+    }
+
+    unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
+        // SAFETY: nginx calls postconfiguration with a valid conf.
+        let cf = unsafe { &mut *cf };
+        let Some(cmcf) = NgxHttpCoreModule::main_conf_mut(cf) else {
+            return Status::NGX_ERROR.into();
+        };
+        let phase = &mut cmcf.phases[ngx_http_phases_NGX_HTTP_ACCESS_PHASE as usize];
+        // SAFETY: `handlers` is an ngx_array_t of ngx_http_handler_pt owned by the core module.
+        let slot = unsafe { ngx_array_push(&mut phase.handlers) } as *mut ngx_http_handler_pt;
+        if slot.is_null() {
+            return Status::NGX_ERROR.into();
+        }
+        // SAFETY: ngx_array_push returned room for one element of the array's type.
+        unsafe { *slot = Some(access::access_handler) };
+        Status::NGX_OK.into()
+    }
+}
+
+// SAFETY: the location conf type is what create_loc_conf allocates for this module.
+unsafe impl HttpModuleLocationConf for Module {
+    type LocationConf = JwtLocConf;
+}
+
+// SAFETY: the main conf type is what create_main_conf allocates for this module.
+unsafe impl HttpModuleMainConf for Module {
+    type MainConf = JwtMainConf;
+}
+
+const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
+
+type Setter = unsafe extern "C" fn(*mut ngx_conf_t, *mut ngx_command_t, *mut c_void) -> *mut c_char;
+
+const fn command(name: ngx::ffi::ngx_str_t, flags: u32, conf: usize, set: Setter) -> ngx_command_t {
+    ngx_command_t {
+        name,
+        type_: flags as ngx_uint_t,
+        set: Some(set),
+        conf,
+        offset: 0,
+        post: std::ptr::null_mut(),
+    }
+}
+
+const LOC: usize = NGX_HTTP_LOC_CONF_OFFSET;
+const MAIN: usize = NGX_HTTP_MAIN_CONF_OFFSET;
+
+static mut COMMANDS: [ngx_command_t; 18] = [
+    command(ngx_string!("jwt_verify"), ANY_LEVEL | NGX_CONF_FLAG, LOC, conf::cmd_verify),
+    command(ngx_string!("jwt_key_file"), ANY_LEVEL | NGX_CONF_TAKE12, LOC, conf::cmd_key_file),
+    command(ngx_string!("jwt_algorithms"), ANY_LEVEL | NGX_CONF_1MORE, LOC, conf::cmd_algorithms),
+    command(ngx_string!("jwt_token"), ANY_LEVEL | NGX_CONF_TAKE1, LOC, conf::cmd_token),
+    command(ngx_string!("jwt_leeway"), ANY_LEVEL | NGX_CONF_TAKE1, LOC, conf::cmd_leeway),
+    command(ngx_string!("jwt_require_exp"), ANY_LEVEL | NGX_CONF_FLAG, LOC, conf::cmd_require_exp),
+    command(ngx_string!("jwt_issuer"), ANY_LEVEL | NGX_CONF_TAKE1, LOC, conf::cmd_issuer),
+    command(ngx_string!("jwt_audience"), ANY_LEVEL | NGX_CONF_1MORE, LOC, conf::cmd_audience),
+    command(ngx_string!("jwt_require"), ANY_LEVEL | NGX_CONF_1MORE, LOC, conf::cmd_require),
+    command(ngx_string!("jwt_realm"), ANY_LEVEL | NGX_CONF_TAKE1, LOC, conf::cmd_realm),
+    command(
+        ngx_string!("jwt_failure_status"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        LOC,
+        conf::cmd_failure_status,
+    ),
+    command(ngx_string!("jwt_claim_set"), NGX_HTTP_MAIN_CONF | NGX_CONF_2MORE, MAIN, conf::cmd_claim_set),
+    command(ngx_string!("jwt_login"), NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1, LOC, conf::cmd_login),
+    command(
+        ngx_string!("jwt_sign_algorithm"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        LOC,
+        conf::cmd_sign_algorithm,
+    ),
+    command(ngx_string!("jwt_token_ttl"), ANY_LEVEL | NGX_CONF_TAKE1, LOC, conf::cmd_token_ttl),
+    command(ngx_string!("jwt_login_cookie"), ANY_LEVEL | NGX_CONF_1MORE, LOC, conf::cmd_login_cookie),
+    command(ngx_string!("jwt_cache_size"), ANY_LEVEL | NGX_CONF_TAKE1, LOC, conf::cmd_cache_size),
+    ngx_command_t::empty(),
+];
+
+static MODULE_CTX: ngx_http_module_t = ngx_http_module_t {
+    preconfiguration: Some(Module::preconfiguration),
+    postconfiguration: Some(Module::postconfiguration),
+    create_main_conf: Some(Module::create_main_conf),
+    init_main_conf: None,
+    create_srv_conf: None,
+    merge_srv_conf: None,
+    create_loc_conf: Some(Module::create_loc_conf),
+    merge_loc_conf: Some(conf::merge_loc_conf),
+};
+
+ngx::ngx_modules!(ngx_http_jwt_module);
+
+/// The module descriptor nginx looks up by name after `load_module`.
+#[used]
+#[allow(non_upper_case_globals)]
+pub static mut ngx_http_jwt_module: ngx_module_t = ngx_module_t {
+    ctx: addr_of!(MODULE_CTX) as _,
+    // SAFETY: only the address is taken; nginx reads the table during configuration.
+    commands: unsafe { addr_of_mut!(COMMANDS[0]) },
+    type_: NGX_HTTP_MODULE as _,
+    ..ngx_module_t::default()
+};

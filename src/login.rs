@@ -1,0 +1,266 @@
+//! `jwt_login`: the content handler that issues tokens.
+//!
+//! The flow, in the shape of nginx's auth_request module:
+//! 1. [`login_handler`] accepts POST only and reads the client body with nginx's machinery
+//!    (`client_max_body_size`, buffering to temp files, chunked bodies all apply);
+//! 2. [`body_ready`] starts an in-memory POST subrequest to the authenticator location, which
+//!    shares the parent's request body and headers;
+//! 3. [`subrequest_done`] copies the authenticator's status, content type and body (it may run
+//!    more than once, only the first call counts);
+//! 4. [`resume`] runs in the parent once the subrequest is over: a 200 JSON object becomes a
+//!    signed token, anything else passes through.
+
+use std::ffi::c_void;
+use std::ptr;
+
+use jwt_core::IssuedToken;
+use ngx::core::Status;
+use ngx::ffi::{
+    ngx_buf_t, ngx_chain_t, ngx_create_temp_buf, ngx_http_discard_request_body,
+    ngx_http_finalize_request, ngx_http_output_filter, ngx_http_post_subrequest_t,
+    ngx_http_read_client_request_body, ngx_http_request_t, ngx_http_send_header,
+    ngx_http_subrequest, ngx_int_t, ngx_palloc, ngx_str_t, ngx_uint_t, NGX_ERROR, NGX_HTTP_BAD_GATEWAY,
+    NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_NOT_ALLOWED, NGX_HTTP_OK, NGX_HTTP_POST,
+    NGX_HTTP_SPECIAL_RESPONSE, NGX_HTTP_SUBREQUEST_IN_MEMORY, NGX_HTTP_SUBREQUEST_WAITED,
+    NGX_LOG_ERR, NGX_OK,
+};
+use ngx::http::Request;
+
+use crate::conf::{loc_conf, JwtLocConf};
+use crate::glue::{now, pool_bytes, push_header_out};
+use crate::verification::request_ctx;
+
+/// What the authenticator answered, captured from the subrequest.
+#[derive(Default)]
+pub struct LoginState {
+    /// The subrequest was created (guards against running the exchange twice).
+    started: bool,
+    /// The post-subrequest handler ran; the fields below are final.
+    done: bool,
+    status: ngx_uint_t,
+    /// The subrequest's own result code (`NGX_ERROR` when, for example, its response did not
+    /// fit `subrequest_output_buffer_size`).
+    rc: ngx_int_t,
+    content_type: Vec<u8>,
+    body: Vec<u8>,
+}
+
+pub unsafe extern "C" fn login_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
+    // SAFETY: nginx calls content handlers with a live request.
+    let request = unsafe { &mut *r };
+    if request.method != NGX_HTTP_POST as ngx_uint_t {
+        // SAFETY: r is live; discarding the body keeps the connection reusable.
+        let rc = unsafe { ngx_http_discard_request_body(r) };
+        if rc != NGX_OK as ngx_int_t {
+            return rc;
+        }
+        return match push_header_out(request, "Allow", b"POST") {
+            Ok(_) => NGX_HTTP_NOT_ALLOWED as ngx_int_t,
+            Err(status) => status.into(),
+        };
+    }
+    // SAFETY: r is live; body_ready runs once the whole body is available.
+    let rc = unsafe { ngx_http_read_client_request_body(r, Some(body_ready)) };
+    if rc >= NGX_HTTP_SPECIAL_RESPONSE as ngx_int_t {
+        return rc;
+    }
+    Status::NGX_DONE.into()
+}
+
+/// Client body read: start the authenticator subrequest.
+unsafe extern "C" fn body_ready(r: *mut ngx_http_request_t) {
+    if let Err(status) = start_subrequest(r) {
+        // SAFETY: r is live; finalizing with an error status answers the client.
+        unsafe { ngx_http_finalize_request(r, status) };
+    }
+}
+
+fn start_subrequest(r: *mut ngx_http_request_t) -> Result<(), ngx_int_t> {
+    const FAILED: ngx_int_t = NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;
+    // SAFETY: r is the live main request.
+    let request = unsafe { Request::from_ngx_http_request(r) };
+    let uri = loc_conf(request).and_then(JwtLocConf::login_uri).ok_or(FAILED)?;
+    let ctx = request_ctx(request).ok_or(FAILED)?;
+    if ctx.login.started {
+        return Ok(());
+    }
+    ctx.login.started = true;
+    let ctx_ptr = ctx as *mut _ as *mut c_void;
+
+    // SAFETY: allocated from the request pool, which outlives the subrequest.
+    let ps = unsafe { ngx_palloc((*r).pool, std::mem::size_of::<ngx_http_post_subrequest_t>()) }
+        as *mut ngx_http_post_subrequest_t;
+    if ps.is_null() {
+        return Err(FAILED);
+    }
+    // SAFETY: ps points to writable memory of the right size.
+    unsafe { ps.write(ngx_http_post_subrequest_t { handler: Some(subrequest_done), data: ctx_ptr }) };
+
+    // SAFETY: r is live; the parent waits for the subrequest before anything else runs in it.
+    unsafe { (*r).write_event_handler = Some(resume) };
+
+    let mut uri = pool_bytes(request.pool().as_ptr(), uri.as_bytes()).ok_or(FAILED)?;
+    let mut sr: *mut ngx_http_request_t = ptr::null_mut();
+    let flags = (NGX_HTTP_SUBREQUEST_IN_MEMORY | NGX_HTTP_SUBREQUEST_WAITED) as ngx_uint_t;
+    // SAFETY: all pointers are valid; nginx copies what it keeps.
+    let rc = unsafe { ngx_http_subrequest(r, &mut uri, ptr::null_mut(), &mut sr, ps, flags) };
+    if rc != NGX_OK as ngx_int_t || sr.is_null() {
+        return Err(FAILED);
+    }
+    // The subrequest inherits the parent's method (POST already) only by accident of the
+    // implementation; state it, as the authenticator contract says POST.
+    // SAFETY: sr was just created by nginx and is not running yet.
+    unsafe {
+        (*sr).method = NGX_HTTP_POST as ngx_uint_t;
+        (*sr).method_name = ngx_str_t { len: 4, data: b"POST".as_ptr() as *mut u8 };
+    }
+    Ok(())
+}
+
+/// Post-subrequest handler: capture the authenticator's answer (first call only).
+unsafe extern "C" fn subrequest_done(
+    sr: *mut ngx_http_request_t,
+    data: *mut c_void,
+    rc: ngx_int_t,
+) -> ngx_int_t {
+    // SAFETY: data is the parent's RequestCtx (request pool), sr the finished subrequest.
+    let (state, sr) = unsafe { (&mut (*(data as *mut crate::verification::RequestCtx)).login, &*sr) };
+    if state.done {
+        return rc;
+    }
+    state.done = true;
+    state.rc = rc;
+    state.status = sr.headers_out.status;
+    if state.status == 0 && rc >= NGX_HTTP_SPECIAL_RESPONSE as ngx_int_t {
+        state.status = rc as ngx_uint_t;
+    }
+    state.content_type = sr.headers_out.content_type.as_bytes().to_vec();
+    // SAFETY: for in-memory subrequests `out` is NULL or one buffer with the whole body.
+    if let Some(buf) = unsafe { sr.out.as_ref().and_then(|out| out.buf.as_ref()) } {
+        state.body = buffer_bytes(buf).to_vec();
+    }
+    rc
+}
+
+fn buffer_bytes(buf: &ngx_buf_t) -> &[u8] {
+    if buf.pos.is_null() || buf.last.is_null() || buf.last < buf.pos {
+        return &[];
+    }
+    // SAFETY: pos..last is the readable region of an in-memory buffer.
+    unsafe { std::slice::from_raw_parts(buf.pos, buf.last.offset_from(buf.pos) as usize) }
+}
+
+/// Parent's write handler: once the subrequest is over, answer the client.
+unsafe extern "C" fn resume(r: *mut ngx_http_request_t) {
+    // SAFETY: nginx calls event handlers with a live request.
+    let request = unsafe { Request::from_ngx_http_request(r) };
+    let rc = match request_ctx(request) {
+        Some(ctx) if !ctx.login.done => return,
+        Some(ctx) => {
+            let state = std::mem::take(&mut ctx.login);
+            respond(request, &state)
+        }
+        None => NGX_ERROR as ngx_int_t,
+    };
+    // SAFETY: r is live; this completes the request.
+    unsafe { ngx_http_finalize_request(r, rc) };
+}
+
+fn respond(r: &mut Request, state: &LoginState) -> ngx_int_t {
+    let log = r.log();
+    if state.status != NGX_HTTP_OK as ngx_uint_t {
+        return pass_through(r, state);
+    }
+    let problem = if state.rc != NGX_OK as ngx_int_t {
+        Some("its response was not received whole (larger than subrequest_output_buffer_size?)")
+    } else {
+        None
+    };
+    let issued = match problem {
+        Some(reason) => Err(reason.to_string()),
+        None => issue(r, &state.body),
+    };
+    match issued {
+        Ok(answer) => answer,
+        Err(reason) => {
+            ngx::ngx_log_error!(NGX_LOG_ERR, log, "jwt_login: authenticator answered 200 but {reason}; no token issued");
+            NGX_HTTP_BAD_GATEWAY as ngx_int_t
+        }
+    }
+}
+
+fn issue(r: &mut Request, body: &[u8]) -> Result<ngx_int_t, String> {
+    let conf = loc_conf(r).ok_or("the location has no configuration")?;
+    let (Some(signer), Some(policy)) = (conf.signer.as_ref(), conf.issue_policy.as_ref()) else {
+        return Err("the location has no signing key".into());
+    };
+    let issued = signer.issue(body, policy, now()).map_err(|e| e.to_string())?;
+    let answer = token_response(&issued);
+    if let Some(cookie) = conf.login_cookie() {
+        let max_age = cookie.max_age.clone().unwrap_or_else(|| issued.expires_in.to_string());
+        let mut value = format!("{}={}; Max-Age={max_age}", cookie.name, issued.token);
+        for attribute in &cookie.attributes {
+            value.push_str("; ");
+            value.push_str(attribute);
+        }
+        push_header_out(r.as_mut(), "Set-Cookie", value.as_bytes()).map_err(|_| "out of memory")?;
+    }
+    push_header_out(r.as_mut(), "Cache-Control", b"no-store").map_err(|_| "out of memory")?;
+    Ok(send(r, NGX_HTTP_OK as ngx_uint_t, b"application/json", answer.as_bytes()))
+}
+
+fn token_response(issued: &IssuedToken) -> String {
+    serde_json::json!({
+        "token": issued.token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+    })
+    .to_string()
+}
+
+/// Any answer but 200: the client gets the authenticator's status, body and content type.
+fn pass_through(r: &mut Request, state: &LoginState) -> ngx_int_t {
+    if state.status < 200 {
+        // No usable status at all (the subrequest failed before answering).
+        return NGX_HTTP_BAD_GATEWAY as ngx_int_t;
+    }
+    if state.body.is_empty() {
+        // Let nginx produce its standard page for this status.
+        return state.status as ngx_int_t;
+    }
+    send(r, state.status, &state.content_type, &state.body)
+}
+
+fn send(r: &mut Request, status: ngx_uint_t, content_type: &[u8], body: &[u8]) -> ngx_int_t {
+    let pool = r.pool().as_ptr();
+    let raw: &mut ngx_http_request_t = r.as_mut();
+    raw.headers_out.status = status;
+    raw.headers_out.content_length_n = body.len() as i64;
+    if !content_type.is_empty() {
+        let Some(ct) = pool_bytes(pool, content_type) else {
+            return NGX_ERROR as ngx_int_t;
+        };
+        raw.headers_out.content_type = ct;
+        raw.headers_out.content_type_len = ct.len;
+    }
+    // SAFETY: raw is the live main request; headers are set above.
+    let rc = unsafe { ngx_http_send_header(raw) };
+    if rc == NGX_ERROR as ngx_int_t || rc > NGX_OK as ngx_int_t || raw.header_only() != 0 {
+        return rc;
+    }
+    // SAFETY: the buffer comes from the request pool and is filled before use.
+    let buf = unsafe { ngx_create_temp_buf(pool, body.len().max(1)) };
+    if buf.is_null() {
+        return NGX_ERROR as ngx_int_t;
+    }
+    // SAFETY: buf has room for body.len() bytes.
+    unsafe {
+        ptr::copy_nonoverlapping(body.as_ptr(), (*buf).last, body.len());
+        (*buf).last = (*buf).last.add(body.len());
+        (*buf).set_last_buf(1);
+        (*buf).set_last_in_chain(1);
+    }
+    let mut out = ngx_chain_t { buf, next: ptr::null_mut() };
+    // SAFETY: the chain and buffer stay alive until the filter returns.
+    unsafe { ngx_http_output_filter(raw, &mut out) }
+}

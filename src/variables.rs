@@ -1,0 +1,238 @@
+//! `$jwt_claim_NAME`, `$jwt_header_NAME`, `$jwt_payload`, `$jwt_error` and the variables
+//! declared by `jwt_claim_set`.
+//!
+//! They all read the per-request verification result (see [`crate::verification`]), so they work
+//! in any location with a key ring, verified or not, and in `log_format`, `map`, headers, etc.
+//! A token that does not verify yields empty claim variables and a non-empty `$jwt_error`.
+
+use std::borrow::Cow;
+
+use jwt_core::json::value_text;
+use ngx::core::Status;
+use ngx::ffi::{
+    ngx_conf_t, ngx_http_add_variable, ngx_http_request_t, ngx_http_variable_value_t, ngx_int_t,
+    ngx_pool_t, ngx_str_t, NGX_HTTP_VAR_NOCACHEABLE, NGX_HTTP_VAR_PREFIX,
+};
+use ngx::http::Request;
+use serde_json::Value;
+
+use crate::glue::pool_bytes;
+use crate::verification::outcome;
+
+type Getter =
+    unsafe extern "C" fn(*mut ngx_http_request_t, *mut ngx_http_variable_value_t, usize) -> ngx_int_t;
+
+const CLAIM_PREFIX: &str = "jwt_claim_";
+const HEADER_PREFIX: &str = "jwt_header_";
+
+/// Declares the module's built-in variables (preconfiguration).
+pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
+    let builtins: [(&str, Getter, u32); 4] = [
+        (CLAIM_PREFIX, claim_variable, NGX_HTTP_VAR_PREFIX),
+        (HEADER_PREFIX, header_variable, NGX_HTTP_VAR_PREFIX),
+        ("jwt_payload", payload_variable, 0),
+        ("jwt_error", error_variable, 0),
+    ];
+    for (name, getter, flags) in builtins {
+        // SAFETY: cf is the live configuration; the name is 'static.
+        if unsafe { add(cf, name, getter, flags, 0) }.is_err() {
+            return Status::NGX_ERROR.into();
+        }
+    }
+    Status::NGX_OK.into()
+}
+
+/// Declares `$name` for `jwt_claim_set`; `path` points at the claim path kept in the main conf.
+pub fn add_claim_set(cf: &mut ngx_conf_t, name: &str, path: usize) -> Result<(), String> {
+    // SAFETY: cf is the live configuration; the name is copied into the configuration pool.
+    unsafe {
+        let name = ngx_str_t::from_str(cf.pool, name);
+        let name: &'static [u8] = std::slice::from_raw_parts(name.data, name.len);
+        add_raw(cf, name, claim_set_variable, 0, path)
+    }
+    .map_err(|()| format!("cannot declare the variable \"${name}\""))
+}
+
+unsafe fn add(
+    cf: *mut ngx_conf_t,
+    name: &'static str,
+    getter: Getter,
+    flags: u32,
+    data: usize,
+) -> Result<(), ()> {
+    unsafe { add_raw(cf, name.as_bytes(), getter, flags, data) }
+}
+
+unsafe fn add_raw(
+    cf: *mut ngx_conf_t,
+    name: &'static [u8],
+    getter: Getter,
+    flags: u32,
+    data: usize,
+) -> Result<(), ()> {
+    let mut ngx_name = ngx_str_t { len: name.len(), data: name.as_ptr() as *mut u8 };
+    // Values depend on the location's key ring and are recomputed after an internal redirect.
+    let flags = (flags | NGX_HTTP_VAR_NOCACHEABLE) as usize;
+    // SAFETY: nginx copies what it keeps of the name; cf is live.
+    let var = unsafe { ngx_http_add_variable(cf, &mut ngx_name, flags) };
+    if var.is_null() {
+        return Err(());
+    }
+    // SAFETY: var is the variable nginx just created for us.
+    unsafe {
+        (*var).get_handler = Some(getter);
+        (*var).data = data;
+    }
+    Ok(())
+}
+
+/// Marks the variable as empty-and-absent.
+fn not_found(v: &mut ngx_http_variable_value_t) -> Status {
+    v.set_not_found(1);
+    Status::NGX_OK
+}
+
+fn found(v: &mut ngx_http_variable_value_t, data: *mut u8, len: usize) -> Status {
+    let Ok(len) = u32::try_from(len) else {
+        return Status::NGX_ERROR;
+    };
+    v.set_len(len);
+    v.data = data;
+    v.set_valid(1);
+    v.set_no_cacheable(0);
+    v.set_not_found(0);
+    Status::NGX_OK
+}
+
+/// Sets `v` to `text`, copying owned text into the request pool.
+fn set_text(pool: *mut ngx_pool_t, v: &mut ngx_http_variable_value_t, text: Cow<'_, str>) -> Status {
+    match text {
+        Cow::Borrowed(s) => found(v, s.as_ptr() as *mut u8, s.len()),
+        Cow::Owned(s) => match pool_bytes(pool, s.as_bytes()) {
+            Some(copy) => found(v, copy.data, copy.len),
+            None => Status::NGX_ERROR,
+        },
+    }
+}
+
+/// Runs `getter` with safe references; the unsafe part is only the pointer conversion.
+unsafe fn with_request(
+    r: *mut ngx_http_request_t,
+    v: *mut ngx_http_variable_value_t,
+    getter: impl FnOnce(&mut Request, *mut ngx_pool_t, &mut ngx_http_variable_value_t) -> Status,
+) -> ngx_int_t {
+    // SAFETY: nginx calls variable getters with a live request and a writable value slot.
+    let (r, v) = unsafe { (Request::from_ngx_http_request(r), &mut *v) };
+    let pool = r.pool().as_ptr();
+    getter(r, pool, v).into()
+}
+
+/// The variable name nginx passes to prefix variables as `data`, without the prefix.
+unsafe fn suffix(data: usize, prefix: &str) -> Option<String> {
+    // SAFETY: for NGX_HTTP_VAR_PREFIX variables nginx passes a pointer to the full name.
+    let name = unsafe { (data as *const ngx_str_t).as_ref() }?;
+    let name = std::str::from_utf8(name.as_bytes()).ok()?;
+    name.strip_prefix(prefix).map(str::to_string)
+}
+
+/// nginx lower-cases variable names, so `$jwt_claim_userid` must also find `userId`.
+fn lookup<'a>(map: impl Iterator<Item = (&'a String, &'a Value)>, name: &str) -> Option<&'a Value> {
+    let mut folded = None;
+    for (key, value) in map {
+        if key == name {
+            return Some(value);
+        }
+        if folded.is_none() && key.eq_ignore_ascii_case(name) {
+            folded = Some(value);
+        }
+    }
+    folded
+}
+
+unsafe extern "C" fn claim_variable(
+    r: *mut ngx_http_request_t,
+    v: *mut ngx_http_variable_value_t,
+    data: usize,
+) -> ngx_int_t {
+    // SAFETY: see `suffix`.
+    let Some(name) = (unsafe { suffix(data, CLAIM_PREFIX) }) else {
+        return Status::NGX_ERROR.into();
+    };
+    unsafe {
+        with_request(r, v, |r, pool, v| match outcome(r) {
+            Some(Ok(token)) => match lookup(token.claims().iter(), &name) {
+                Some(value) => set_text(pool, v, value_text(value)),
+                None => not_found(v),
+            },
+            _ => not_found(v),
+        })
+    }
+}
+
+unsafe extern "C" fn header_variable(
+    r: *mut ngx_http_request_t,
+    v: *mut ngx_http_variable_value_t,
+    data: usize,
+) -> ngx_int_t {
+    // SAFETY: see `suffix`.
+    let Some(name) = (unsafe { suffix(data, HEADER_PREFIX) }) else {
+        return Status::NGX_ERROR.into();
+    };
+    unsafe {
+        with_request(r, v, |r, pool, v| match outcome(r) {
+            Some(Ok(token)) => match token.header(&name) {
+                Some(value) => set_text(pool, v, value_text(value)),
+                None => not_found(v),
+            },
+            _ => not_found(v),
+        })
+    }
+}
+
+unsafe extern "C" fn payload_variable(
+    r: *mut ngx_http_request_t,
+    v: *mut ngx_http_variable_value_t,
+    _data: usize,
+) -> ngx_int_t {
+    unsafe {
+        with_request(r, v, |r, pool, v| match outcome(r) {
+            Some(Ok(token)) => set_text(pool, v, Cow::Borrowed(token.payload_json())),
+            _ => not_found(v),
+        })
+    }
+}
+
+unsafe extern "C" fn error_variable(
+    r: *mut ngx_http_request_t,
+    v: *mut ngx_http_variable_value_t,
+    _data: usize,
+) -> ngx_int_t {
+    unsafe {
+        with_request(r, v, |r, pool, v| match outcome(r) {
+            Some(Err(e)) => set_text(pool, v, Cow::Borrowed(e.code())),
+            Some(Ok(_)) => found(v, b"".as_ptr() as *mut u8, 0),
+            None => not_found(v),
+        })
+    }
+}
+
+unsafe extern "C" fn claim_set_variable(
+    r: *mut ngx_http_request_t,
+    v: *mut ngx_http_variable_value_t,
+    data: usize,
+) -> ngx_int_t {
+    // SAFETY: data is the address of a Vec<String> boxed in the main conf, which outlives
+    // every request of this configuration cycle.
+    let Some(path) = (unsafe { (data as *const Vec<String>).as_ref() }) else {
+        return Status::NGX_ERROR.into();
+    };
+    unsafe {
+        with_request(r, v, |r, pool, v| match outcome(r) {
+            Some(Ok(token)) => match token.claim_path(path) {
+                Some(value) => set_text(pool, v, value_text(value)),
+                None => not_found(v),
+            },
+            _ => not_found(v),
+        })
+    }
+}
