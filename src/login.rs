@@ -139,7 +139,26 @@ unsafe extern "C" fn subrequest_done(
     if let Some(buf) = unsafe { sr.out.as_ref().and_then(|out| out.buf.as_ref()) } {
         state.body = buffer_bytes(buf).to_vec();
     }
+    // SAFETY: the subrequest shares the client's connection, alive while its request is.
+    let client = unsafe { &mut *sr.connection };
+    if client.error() != 0 && client_still_there(client) {
+        // An in-memory subrequest whose response did not fit `subrequest_output_buffer_size`
+        // fails inside ngx_http_output_filter, which marks the *client* connection as broken and
+        // would drop the client's request without an answer. The client is fine: undo that and
+        // let the parent answer 502.
+        client.set_error(0);
+        state.rc = NGX_ERROR as ngx_int_t;
+        return NGX_OK as ngx_int_t;
+    }
     rc
+}
+
+/// A client that really went away has its read side at EOF or in error (nginx's broken
+/// connection check sets both `eof` and `error`).
+fn client_still_there(c: &ngx::ffi::ngx_connection_t) -> bool {
+    // SAFETY: a live connection always has its read and write events.
+    let (read, write) = unsafe { (&*c.read, &*c.write) };
+    read.eof() == 0 && read.error() == 0 && write.error() == 0 && c.timedout() == 0
 }
 
 fn buffer_bytes(buf: &ngx_buf_t) -> &[u8] {
@@ -171,22 +190,17 @@ fn respond(r: &mut Request, state: &LoginState) -> ngx_int_t {
     if state.status != NGX_HTTP_OK as ngx_uint_t {
         return pass_through(r, state);
     }
-    let problem = if state.rc != NGX_OK as ngx_int_t {
-        Some("its response was not received whole (larger than subrequest_output_buffer_size?)")
+    let issued = if state.rc != NGX_OK as ngx_int_t {
+        Err("authenticator answered 200 but its response was not received whole (bigger than \
+             the authenticator location's subrequest_output_buffer_size?)"
+            .to_string())
     } else {
-        None
+        issue(r, &state.body)
     };
-    let issued = match problem {
-        Some(reason) => Err(reason.to_string()),
-        None => issue(r, &state.body),
-    };
-    match issued {
-        Ok(answer) => answer,
-        Err(reason) => {
-            ngx::ngx_log_error!(NGX_LOG_ERR, log, "jwt_login: authenticator answered 200 but {reason}; no token issued");
-            NGX_HTTP_BAD_GATEWAY as ngx_int_t
-        }
-    }
+    issued.unwrap_or_else(|reason| {
+        ngx::ngx_log_error!(NGX_LOG_ERR, log, "jwt_login: {reason}; no token issued");
+        NGX_HTTP_BAD_GATEWAY as ngx_int_t
+    })
 }
 
 fn issue(r: &mut Request, body: &[u8]) -> Result<ngx_int_t, String> {
@@ -209,13 +223,13 @@ fn issue(r: &mut Request, body: &[u8]) -> Result<ngx_int_t, String> {
     Ok(send(r, NGX_HTTP_OK as ngx_uint_t, b"application/json", answer.as_bytes()))
 }
 
+/// `{"token":...,"token_type":"Bearer","expires_in":N}`, `token` first as in the Lua recipe.
+/// A compact JWS is base64url and dots only, so it needs no JSON escaping.
 fn token_response(issued: &IssuedToken) -> String {
-    serde_json::json!({
-        "token": issued.token,
-        "token_type": "Bearer",
-        "expires_in": issued.expires_in,
-    })
-    .to_string()
+    format!(
+        "{{\"token\":\"{}\",\"token_type\":\"Bearer\",\"expires_in\":{}}}",
+        issued.token, issued.expires_in
+    )
 }
 
 /// Any answer but 200: the client gets the authenticator's status, body and content type.
