@@ -137,7 +137,9 @@ mod tests {
 
     #[test]
     fn names_are_case_sensitive_and_none_is_unknown() {
-        for name in ["hs256", "Hs256", "EDDSA", "eddsa", "none", "None", "NONE", "", "HS256 "] {
+        for name in [
+            "hs256", "Hs256", "EDDSA", "eddsa", "none", "None", "NONE", "", "HS256 ",
+        ] {
             assert_eq!(Algorithm::from_name(name), None, "{name:?}");
         }
     }

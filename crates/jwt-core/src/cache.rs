@@ -44,7 +44,10 @@ impl TokenCache {
         Some(TokenCache {
             generation_capacity,
             hash_builder: hash_builder.clone(),
-            generations: Mutex::new(Generations { current: empty(), previous: empty() }),
+            generations: Mutex::new(Generations {
+                current: empty(),
+                previous: empty(),
+            }),
         })
     }
 
@@ -83,7 +86,9 @@ impl TokenCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, Generations> {
         // Nothing panics while the lock is held; if something ever did, the
         // maps are still consistent, so carry on rather than fail requests.
-        self.generations.lock().unwrap_or_else(PoisonError::into_inner)
+        self.generations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -98,7 +103,9 @@ pub(crate) struct TokenHashBuilder {
 
 impl TokenHashBuilder {
     fn random() -> Self {
-        TokenHashBuilder { seed: RandomState::new().build_hasher().finish() }
+        TokenHashBuilder {
+            seed: RandomState::new().build_hasher().finish(),
+        }
     }
 }
 

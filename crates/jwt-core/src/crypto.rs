@@ -45,7 +45,9 @@ impl Curve {
     }
 
     pub(crate) fn from_jwk_name(name: &str) -> Option<Curve> {
-        [Curve::P256, Curve::P384, Curve::P521].into_iter().find(|c| c.name() == name)
+        [Curve::P256, Curve::P384, Curve::P521]
+            .into_iter()
+            .find(|c| c.name() == name)
     }
 
     fn verification(self) -> &'static signature::EcdsaVerificationAlgorithm {
@@ -97,7 +99,10 @@ pub(crate) enum SigningKey {
 pub(crate) fn hmac_verifiers(secret: &[u8]) -> Vec<(Algorithm, VerifyingKey)> {
     [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512]
         .into_iter()
-        .filter(|alg| alg.min_hmac_secret_len().is_some_and(|min| secret.len() >= min))
+        .filter(|alg| {
+            alg.min_hmac_secret_len()
+                .is_some_and(|min| secret.len() >= min)
+        })
         .filter_map(|alg| {
             let digest = match alg {
                 Algorithm::HS256 => hmac::HMAC_SHA256,
@@ -105,7 +110,10 @@ pub(crate) fn hmac_verifiers(secret: &[u8]) -> Vec<(Algorithm, VerifyingKey)> {
                 Algorithm::HS512 => hmac::HMAC_SHA512,
                 _ => return None,
             };
-            Some((alg, VerifyingKey::Hmac(Box::new(hmac::Key::new(digest, secret)))))
+            Some((
+                alg,
+                VerifyingKey::Hmac(Box::new(hmac::Key::new(digest, secret))),
+            ))
         })
         .collect()
 }
@@ -145,10 +153,7 @@ fn rsa_encoding(alg: Algorithm) -> Option<&'static dyn signature::RsaEncoding> {
 
 /// Verifiers for RS256..PS512 from the public components (big-endian, no
 /// leading zeros).
-pub(crate) fn rsa_verifiers(
-    n: &[u8],
-    e: &[u8],
-) -> Result<Vec<(Algorithm, VerifyingKey)>, String> {
+pub(crate) fn rsa_verifiers(n: &[u8], e: &[u8]) -> Result<Vec<(Algorithm, VerifyingKey)>, String> {
     let components = signature::RsaPublicKeyComponents { n, e };
     RSA_ALGORITHMS
         .into_iter()
@@ -185,16 +190,20 @@ pub(crate) fn sign(
     message: &[u8],
 ) -> Option<Vec<u8>> {
     match signing {
-        SigningKey::Hmac => verifiers.iter().find(|(a, _)| *a == alg).and_then(|(_, key)| {
-            match key {
-                VerifyingKey::Hmac(key) => Some(hmac::sign(key, message).as_ref().to_vec()),
-                VerifyingKey::Public(_) => None,
-            }
-        }),
+        SigningKey::Hmac => {
+            verifiers
+                .iter()
+                .find(|(a, _)| *a == alg)
+                .and_then(|(_, key)| match key {
+                    VerifyingKey::Hmac(key) => Some(hmac::sign(key, message).as_ref().to_vec()),
+                    VerifyingKey::Public(_) => None,
+                })
+        }
         SigningKey::Rsa(pair) => {
             let encoding = rsa_encoding(alg)?;
             let mut out = vec![0u8; pair.public_modulus_len()];
-            pair.sign(encoding, &rand::SystemRandom::new(), message, &mut out).ok()?;
+            pair.sign(encoding, &rand::SystemRandom::new(), message, &mut out)
+                .ok()?;
             Some(out)
         }
         SigningKey::Ec(pair) => {

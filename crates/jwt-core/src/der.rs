@@ -17,7 +17,8 @@ pub(crate) const CONTEXT_0: u8 = 0xa0;
 /// Object identifiers, as their DER content bytes.
 pub(crate) mod oid {
     /// 1.2.840.113549.1.1.1 rsaEncryption
-    pub(crate) const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+    pub(crate) const RSA_ENCRYPTION: &[u8] =
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
     /// 1.2.840.113549.1.1.10 id-RSASSA-PSS
     pub(crate) const RSASSA_PSS: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a];
     /// 1.2.840.10045.2.1 id-ecPublicKey
@@ -79,7 +80,9 @@ impl<'a> Reader<'a> {
         if tag & 0x1f == 0x1f {
             return Err(DerError("multi-byte tags are not used by key formats"));
         }
-        let (&first, mut after_len) = after_tag.split_first().ok_or(DerError("truncated length"))?;
+        let (&first, mut after_len) = after_tag
+            .split_first()
+            .ok_or(DerError("truncated length"))?;
         let len = if first < 0x80 {
             usize::from(first)
         } else {
@@ -92,7 +95,9 @@ impl<'a> Reader<'a> {
             }
             let (len_bytes, rest) = after_len.split_at(count);
             after_len = rest;
-            len_bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b))
+            len_bytes
+                .iter()
+                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b))
         };
         if after_len.len() < len {
             return Err(DerError("element longer than its container"));
@@ -100,11 +105,15 @@ impl<'a> Reader<'a> {
         let header_len = input.len() - after_len.len();
         let (content, rest) = after_len.split_at(len);
         self.rest = rest;
-        Ok(Tlv { tag, content, whole: &input[..header_len + len] })
+        Ok(Tlv {
+            tag,
+            content,
+            whole: &input[..header_len + len],
+        })
     }
 
     /// Reads the next element and checks its tag; returns its content.
-    pub(crate) fn expect(&mut self, tag: u8, what: &'static str) -> Result<&'a [u8], DerError> {
+    pub(crate) fn read(&mut self, tag: u8, what: &'static str) -> Result<&'a [u8], DerError> {
         let tlv = self.any()?;
         if tlv.tag != tag {
             return Err(DerError(what));
@@ -123,13 +132,16 @@ impl<'a> Reader<'a> {
 
     /// Enters a SEQUENCE: returns a reader over its content.
     pub(crate) fn sequence(&mut self, what: &'static str) -> Result<Reader<'a>, DerError> {
-        self.expect(SEQUENCE, what).map(Reader::new)
+        self.read(SEQUENCE, what).map(Reader::new)
     }
 }
 
 /// Reads a whole buffer as exactly one SEQUENCE (trailing bytes are an error:
 /// a key file is one structure per PEM block).
-pub(crate) fn outer_sequence<'a>(bytes: &'a [u8], what: &'static str) -> Result<Reader<'a>, DerError> {
+pub(crate) fn outer_sequence<'a>(
+    bytes: &'a [u8],
+    what: &'static str,
+) -> Result<Reader<'a>, DerError> {
     let mut reader = Reader::new(bytes);
     let inner = reader.sequence(what)?;
     if !reader.is_empty() {
@@ -149,7 +161,10 @@ pub(crate) fn bit_string_bytes(content: &[u8]) -> Result<&[u8], DerError> {
 
 /// An unsigned INTEGER's magnitude without the sign/leading zero bytes.
 pub(crate) fn unsigned_integer(content: &[u8]) -> &[u8] {
-    let start = content.iter().position(|&b| b != 0).unwrap_or(content.len());
+    let start = content
+        .iter()
+        .position(|&b| b != 0)
+        .unwrap_or(content.len());
     &content[start..]
 }
 
@@ -201,7 +216,10 @@ mod tests {
         let short = [0x04, 0x02, 0xaa, 0xbb, 0x05, 0x00];
         let mut r = Reader::new(&short);
         let tlv = r.any().unwrap();
-        assert_eq!((tlv.tag, tlv.content, tlv.whole.len()), (0x04, &[0xaa, 0xbb][..], 4));
+        assert_eq!(
+            (tlv.tag, tlv.content, tlv.whole.len()),
+            (0x04, &[0xaa, 0xbb][..], 4)
+        );
         assert_eq!(r.any().unwrap().tag, 0x05);
         assert!(r.is_empty());
 

@@ -36,7 +36,11 @@ pub struct IssuePolicy {
 
 impl Default for IssuePolicy {
     fn default() -> Self {
-        IssuePolicy { ttl: 3600, issuer: None, audiences: Vec::new() }
+        IssuePolicy {
+            ttl: 3600,
+            issuer: None,
+            audiences: Vec::new(),
+        }
     }
 }
 
@@ -53,7 +57,11 @@ pub enum SignerError {
         "the signing key ({key}) cannot sign {alg}; it can sign {supported}: \
          choose one of those or use a key that fits {alg}"
     )]
-    AlgorithmNotSupported { alg: Algorithm, key: String, supported: String },
+    AlgorithmNotSupported {
+        alg: Algorithm,
+        key: String,
+        supported: String,
+    },
 }
 
 /// Why one issuance failed (at request time).
@@ -111,13 +119,19 @@ impl Signer {
     /// Uses the ring's first signing-capable key; `alg` defaults to that key's
     /// [`Key::default_sign_algorithm`].
     pub fn new(ring: &KeyRing, alg: Option<Algorithm>) -> Result<Signer, SignerError> {
-        let key = ring.signing_key().ok_or_else(|| SignerError::NoSigningKey {
-            keys: if ring.is_empty() {
-                "none".to_owned()
-            } else {
-                ring.keys().iter().map(Key::describe).collect::<Vec<_>>().join(", ")
-            },
-        })?;
+        let key = ring
+            .signing_key()
+            .ok_or_else(|| SignerError::NoSigningKey {
+                keys: if ring.is_empty() {
+                    "none".to_owned()
+                } else {
+                    ring.keys()
+                        .iter()
+                        .map(Key::describe)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            })?;
         let supported = key.algorithms();
         let alg = match alg.or_else(|| key.default_sign_algorithm()) {
             Some(alg) if supported.contains(&alg) => alg,
@@ -125,7 +139,11 @@ impl Signer {
                 return Err(SignerError::AlgorithmNotSupported {
                     alg: requested.unwrap_or(Algorithm::HS256),
                     key: key.describe(),
-                    supported: supported.iter().map(|a| a.name()).collect::<Vec<_>>().join(", "),
+                    supported: supported
+                        .iter()
+                        .map(|a| a.name())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 })
             }
         };
@@ -137,7 +155,11 @@ impl Signer {
         header.push('}');
         let mut encoded_header = URL_SAFE_NO_PAD.encode(header);
         encoded_header.push('.');
-        Ok(Signer { key: key.clone(), alg, encoded_header })
+        Ok(Signer {
+            key: key.clone(),
+            alg,
+            encoded_header,
+        })
     }
 
     pub fn algorithm(&self) -> Algorithm {
@@ -175,7 +197,11 @@ impl Signer {
             .ok_or_else(|| IssueError::Sign(format!("the crypto library failed ({})", self.alg)))?;
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(signature, &mut token);
-        Ok(IssuedToken { token, expires_in: expires_at.saturating_sub(now), expires_at })
+        Ok(IssuedToken {
+            token,
+            expires_in: expires_at.saturating_sub(now),
+            expires_at,
+        })
     }
 }
 
@@ -211,7 +237,9 @@ fn apply_policy(
 fn random_jti() -> Result<String, IssueError> {
     let mut bytes = [0u8; JTI_BYTES];
     if !crypto::random(&mut bytes) {
-        return Err(IssueError::Sign("the system random generator failed".to_owned()));
+        return Err(IssueError::Sign(
+            "the system random generator failed".to_owned(),
+        ));
     }
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }

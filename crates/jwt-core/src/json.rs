@@ -33,7 +33,10 @@ mod tests {
         assert_eq!(value_text(&json!(false)), "false");
         assert_eq!(value_text(&Value::Null), "null");
         assert_eq!(value_text(&json!(["a", 1, null])), r#"["a",1,null]"#);
-        assert_eq!(value_text(&json!({"b": {"c": [1]}, "a": "x"})), r#"{"a":"x","b":{"c":[1]}}"#);
+        assert_eq!(
+            value_text(&json!({"b": {"c": [1]}, "a": "x"})),
+            r#"{"a":"x","b":{"c":[1]}}"#
+        );
         assert_eq!(value_text(&json!("")), "");
     }
 }

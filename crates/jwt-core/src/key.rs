@@ -84,7 +84,10 @@ impl KeyParts {
             (KeyKind::Hmac { len }, Some(min)) => {
                 KeyError::SecretTooShortForAlgorithm { len, alg, min }
             }
-            (kind, _) => KeyError::AlgorithmDoesNotFit { alg, key: kind.describe(false) },
+            (kind, _) => KeyError::AlgorithmDoesNotFit {
+                alg,
+                key: kind.describe(false),
+            },
         })
     }
 
@@ -170,11 +173,16 @@ impl Key {
     /// `alg`. Exposed for callers that verify non-JWT JWS payloads and for the
     /// RFC test vectors.
     pub fn verify_signature(&self, alg: Algorithm, signing_input: &[u8], signature: &[u8]) -> bool {
-        self.verifier(alg).is_some_and(|v| v.verify(signing_input, signature))
+        self.verifier(alg)
+            .is_some_and(|v| v.verify(signing_input, signature))
     }
 
     pub(crate) fn verifier(&self, alg: Algorithm) -> Option<&VerifyingKey> {
-        self.inner.verifiers.iter().find(|(a, _)| *a == alg).map(|(_, v)| v)
+        self.inner
+            .verifiers
+            .iter()
+            .find(|(a, _)| *a == alg)
+            .map(|(_, v)| v)
     }
 
     /// Signs `signing_input`; `None` if the key cannot sign `alg` or the
@@ -215,7 +223,11 @@ pub enum KeyError {
         "HMAC secret is {len} bytes but its JWK \"alg\" is {alg}, which needs at least {min} \
          (RFC 7518 §3.2): use a longer secret or a shorter hash"
     )]
-    SecretTooShortForAlgorithm { len: usize, alg: Algorithm, min: usize },
+    SecretTooShortForAlgorithm {
+        len: usize,
+        alg: Algorithm,
+        min: usize,
+    },
 
     #[error("JWK \"alg\" {alg} does not fit this {key}: fix or remove \"alg\"")]
     AlgorithmDoesNotFit { alg: Algorithm, key: String },
@@ -254,7 +266,11 @@ pub enum KeyError {
         "malformed {label} in PEM block {index}: {reason}; re-export it with `openssl pkey` \
          (`openssl x509` for a certificate)"
     )]
-    MalformedDer { label: String, index: usize, reason: &'static str },
+    MalformedDer {
+        label: String,
+        index: usize,
+        reason: &'static str,
+    },
 
     #[error(
         "unsupported key type {name}: use RSA (2048 bits or more), \
@@ -343,10 +359,16 @@ fn strip_one_newline(bytes: &[u8]) -> &[u8] {
 fn name_single_key(parts: Vec<KeyParts>, kid: Option<&str>) -> Result<Vec<Key>, KeyError> {
     if let Some(kid) = kid {
         if parts.len() != 1 {
-            return Err(KeyError::KidForSeveralKeys { kid: kid.to_owned(), count: parts.len() });
+            return Err(KeyError::KidForSeveralKeys {
+                kid: kid.to_owned(),
+                count: parts.len(),
+            });
         }
     }
-    Ok(parts.into_iter().map(|p| p.into_key(kid.map(str::to_owned))).collect())
+    Ok(parts
+        .into_iter()
+        .map(|p| p.into_key(kid.map(str::to_owned)))
+        .collect())
 }
 
 /// The configured keys of one location, in directive order.

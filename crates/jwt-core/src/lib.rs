@@ -27,7 +27,7 @@ pub use issue::{IssueError, IssuePolicy, IssuedToken, Signer, SignerError};
 pub use key::{load_keys, Key, KeyError, KeyRing};
 pub use token::{Malformed, NumericDate, Part};
 pub use verify::{
-    AlgorithmRejected, NoKey, PolicyError, VerifiedToken, VerifyError, VerifyPolicy, Verifier,
+    AlgorithmRejected, NoKey, PolicyError, VerifiedToken, Verifier, VerifyError, VerifyPolicy,
 };
 
 #[cfg(test)]

@@ -46,3 +46,22 @@ pub(crate) fn signed(key: &Key, alg: Algorithm, header: &str, claims: &str) -> S
 pub(crate) fn unsigned(header: &str, claims: &str, signature: &str) -> String {
     format!("{}.{}.{signature}", b64(header), b64(claims))
 }
+
+/// A fresh private key (PKCS#8 PEM through `load_keys`), for "another key of
+/// the same kind" checks: "P-256", "P-384", "P-521" or "Ed25519".
+pub(crate) fn generated_key(kind: &str) -> Key {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair};
+    let rng = SystemRandom::new();
+    let der = match kind {
+        "P-256" => EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng),
+        "P-384" => EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P384_SHA384_FIXED_SIGNING, &rng),
+        "P-521" => EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P521_SHA512_FIXED_SIGNING, &rng),
+        "Ed25519" => Ed25519KeyPair::generate_pkcs8(&rng),
+        other => panic!("{other}"),
+    }
+    .unwrap();
+    let body = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+    let pem = format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n");
+    load_keys(pem.as_bytes(), None).unwrap().remove(0)
+}

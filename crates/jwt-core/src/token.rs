@@ -86,7 +86,11 @@ impl fmt::Display for Malformed {
 
 /// Splits on the two dots; a third dot (JWE has four) is malformed.
 pub(crate) fn split(token: &[u8]) -> Result<Segments<'_>, Malformed> {
-    let mut dots = token.iter().enumerate().filter(|(_, &b)| b == b'.').map(|(i, _)| i);
+    let mut dots = token
+        .iter()
+        .enumerate()
+        .filter(|(_, &b)| b == b'.')
+        .map(|(i, _)| i);
     let (Some(first), Some(second), None) = (dots.next(), dots.next(), dots.next()) else {
         return Err(Malformed::Segments);
     };
@@ -179,10 +183,16 @@ mod tests {
     #[test]
     fn split_needs_exactly_two_dots() {
         let s = split(b"a.b.c").unwrap();
-        assert_eq!((s.header, s.payload, s.signature), (&b"a"[..], &b"b"[..], &b"c"[..]));
+        assert_eq!(
+            (s.header, s.payload, s.signature),
+            (&b"a"[..], &b"b"[..], &b"c"[..])
+        );
         assert_eq!(s.signing_input, b"a.b");
         let s = split(b"..").unwrap();
-        assert_eq!((s.header, s.payload, s.signature), (&b""[..], &b""[..], &b""[..]));
+        assert_eq!(
+            (s.header, s.payload, s.signature),
+            (&b""[..], &b""[..], &b""[..])
+        );
         for bad in [&b""[..], b"abc", b"a.b", b"a.b.c.d", b"a.b.c.d.e", b"...."] {
             assert_eq!(split(bad).unwrap_err(), Malformed::Segments, "{bad:?}");
         }
@@ -209,11 +219,26 @@ mod tests {
     #[test]
     fn json_objects_only() {
         assert!(json_object(b"{\"a\":1}", Part::Header).is_ok());
-        assert_eq!(json_object(b"[1]", Part::Claims).unwrap_err(), Malformed::NotObject(Part::Claims));
-        assert_eq!(json_object(b"\"x\"", Part::Claims).unwrap_err(), Malformed::NotObject(Part::Claims));
-        assert_eq!(json_object(b"{", Part::Header).unwrap_err(), Malformed::Json(Part::Header));
-        assert_eq!(json_object(b"", Part::Header).unwrap_err(), Malformed::Json(Part::Header));
-        assert_eq!(json_object(b"{} x", Part::Header).unwrap_err(), Malformed::Json(Part::Header));
+        assert_eq!(
+            json_object(b"[1]", Part::Claims).unwrap_err(),
+            Malformed::NotObject(Part::Claims)
+        );
+        assert_eq!(
+            json_object(b"\"x\"", Part::Claims).unwrap_err(),
+            Malformed::NotObject(Part::Claims)
+        );
+        assert_eq!(
+            json_object(b"{", Part::Header).unwrap_err(),
+            Malformed::Json(Part::Header)
+        );
+        assert_eq!(
+            json_object(b"", Part::Header).unwrap_err(),
+            Malformed::Json(Part::Header)
+        );
+        assert_eq!(
+            json_object(b"{} x", Part::Header).unwrap_err(),
+            Malformed::Json(Part::Header)
+        );
     }
 
     #[test]
@@ -222,11 +247,20 @@ mod tests {
             r#"{"a":1700000000,"b":1.5,"c":-3,"d":1e300,"e":"1","f":null,"g":18446744073709551615}"#,
         )
         .unwrap();
-        assert_eq!(numeric_date(&claims, "a").unwrap(), Some(NumericDate(1.7e9)));
+        assert_eq!(
+            numeric_date(&claims, "a").unwrap(),
+            Some(NumericDate(1.7e9))
+        );
         assert_eq!(numeric_date(&claims, "b").unwrap(), Some(NumericDate(1.5)));
         assert_eq!(numeric_date(&claims, "zz").unwrap(), None);
-        assert_eq!(numeric_date(&claims, "e").unwrap_err(), Malformed::NotNumericDate("e"));
-        assert_eq!(numeric_date(&claims, "f").unwrap_err(), Malformed::NotNumericDate("f"));
+        assert_eq!(
+            numeric_date(&claims, "e").unwrap_err(),
+            Malformed::NotNumericDate("e")
+        );
+        assert_eq!(
+            numeric_date(&claims, "f").unwrap_err(),
+            Malformed::NotNumericDate("f")
+        );
         assert_eq!(NumericDate(-3.0).as_secs(), 0);
         assert_eq!(NumericDate(1e300).as_secs(), u64::MAX);
         assert_eq!(NumericDate(1.5).as_secs(), 1);

@@ -136,16 +136,27 @@ pub enum VerifyError {
     Signature { alg: Algorithm, tried: usize },
 
     #[error("token expired at {exp}, now {now}, leeway {leeway}s")]
-    Expired { exp: NumericDate, now: u64, leeway: u64 },
+    Expired {
+        exp: NumericDate,
+        now: u64,
+        leeway: u64,
+    },
 
     #[error("token not valid before {nbf}, now {now}, leeway {leeway}s")]
-    NotYetValid { nbf: NumericDate, now: u64, leeway: u64 },
+    NotYetValid {
+        nbf: NumericDate,
+        now: u64,
+        leeway: u64,
+    },
 
     #[error("token issuer is {found}, expected {expected:?}")]
     Issuer { expected: String, found: String },
 
     #[error("token audience {found} names none of the accepted audiences {expected:?}")]
-    Audience { expected: Vec<String>, found: String },
+    Audience {
+        expected: Vec<String>,
+        found: String,
+    },
 }
 
 impl VerifyError {
@@ -269,7 +280,9 @@ impl VerifiedToken {
     pub fn claim_path<S: AsRef<str>>(&self, path: &[S]) -> Option<&Value> {
         let (first, rest) = path.split_first()?;
         rest.iter()
-            .try_fold(self.claims.get(first.as_ref())?, |value, name| value.get(name.as_ref()))
+            .try_fold(self.claims.get(first.as_ref())?, |value, name| {
+                value.get(name.as_ref())
+            })
     }
 
     pub fn claims(&self) -> &Map<String, Value> {
@@ -278,7 +291,8 @@ impl VerifiedToken {
 
     /// The claims as compact JSON, serialised on first use and then kept.
     pub fn payload_json(&self) -> &str {
-        self.payload_json.get_or_init(|| serde_json::to_string(&self.claims).unwrap_or_default())
+        self.payload_json
+            .get_or_init(|| serde_json::to_string(&self.claims).unwrap_or_default())
     }
 
     /// `exp` in whole seconds (fractions dropped, clamped to `0..=u64::MAX`).
@@ -336,12 +350,23 @@ impl Verifier {
             Some(list) if list.is_empty() => return Err(PolicyError::NoAlgorithms),
             Some(list) => {
                 if let Some(&alg) = list.iter().find(|alg| !supported.contains(alg)) {
-                    return Err(PolicyError::AlgorithmWithoutKey { alg, hint: key_hint(alg) });
+                    return Err(PolicyError::AlgorithmWithoutKey {
+                        alg,
+                        hint: key_hint(alg),
+                    });
                 }
-                Algorithm::ALL.into_iter().filter(|alg| list.contains(alg)).collect()
+                Algorithm::ALL
+                    .into_iter()
+                    .filter(|alg| list.contains(alg))
+                    .collect()
             }
         };
-        Ok(Verifier { policy, ring, allowed, cache: TokenCache::new(cache_capacity) })
+        Ok(Verifier {
+            policy,
+            ring,
+            allowed,
+            cache: TokenCache::new(cache_capacity),
+        })
     }
 
     pub fn policy(&self) -> &VerifyPolicy {
@@ -360,7 +385,10 @@ impl Verifier {
             return Err(VerifyError::Missing);
         }
         if token.len() > self.policy.max_token_len {
-            return Err(VerifyError::TooLarge { len: token.len(), max: self.policy.max_token_len });
+            return Err(VerifyError::TooLarge {
+                len: token.len(),
+                max: self.policy.max_token_len,
+            });
         }
         if let Some(hit) = self.cache.as_ref().and_then(|cache| cache.get(token)) {
             self.check_time(&hit, now)?;
@@ -425,7 +453,9 @@ impl Verifier {
             Some(_) => return Err(Malformed::AlgorithmNotString.into()),
         };
         if name.eq_ignore_ascii_case("none") {
-            return Err(VerifyError::Algorithm(AlgorithmRejected::Unsecured(quoted(name))));
+            return Err(VerifyError::Algorithm(AlgorithmRejected::Unsecured(
+                quoted(name),
+            )));
         }
         let alg = Algorithm::from_name(name)
             .ok_or_else(|| VerifyError::Algorithm(AlgorithmRejected::Unknown(quoted(name))))?;
@@ -454,7 +484,9 @@ impl Verifier {
                 }
                 kid_seen = true;
             }
-            let Some(verifier) = key.verifier(alg) else { continue };
+            let Some(verifier) = key.verifier(alg) else {
+                continue;
+            };
             tried += 1;
             if verifier.verify(signing_input, signature) {
                 return Ok(());
@@ -464,14 +496,19 @@ impl Verifier {
             return Err(VerifyError::Signature { alg, tried });
         }
         Err(VerifyError::Key(match kid {
-            Some(kid) if kid_seen => NoKey::KidCannotVerify { kid: quoted(kid), alg },
+            Some(kid) if kid_seen => NoKey::KidCannotVerify {
+                kid: quoted(kid),
+                alg,
+            },
             Some(kid) => NoKey::UnknownKid(quoted(kid)),
             None => NoKey::NoKeyForAlgorithm(alg),
         }))
     }
 
     fn check_issuer(&self, claims: &Map<String, Value>) -> Result<(), VerifyError> {
-        let Some(expected) = &self.policy.issuer else { return Ok(()) };
+        let Some(expected) = &self.policy.issuer else {
+            return Ok(());
+        };
         match claims.get("iss") {
             Some(Value::String(iss)) if iss == expected => Ok(()),
             other => Err(VerifyError::Issuer {
@@ -488,7 +525,10 @@ impl Verifier {
         if expected.is_empty() {
             return Ok(());
         }
-        let accepted = |aud: &Value| aud.as_str().is_some_and(|a| expected.iter().any(|e| e == a));
+        let accepted = |aud: &Value| {
+            aud.as_str()
+                .is_some_and(|a| expected.iter().any(|e| e == a))
+        };
         let aud = claims.get("aud");
         let ok = match aud {
             Some(Value::String(_)) => aud.is_some_and(accepted),
@@ -498,7 +538,10 @@ impl Verifier {
         if ok {
             Ok(())
         } else {
-            Err(VerifyError::Audience { expected: expected.clone(), found: describe_claim(aud) })
+            Err(VerifyError::Audience {
+                expected: expected.clone(),
+                found: describe_claim(aud),
+            })
         }
     }
 

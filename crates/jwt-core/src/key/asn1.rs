@@ -38,7 +38,10 @@ pub(crate) const RSA_MIN_BITS: usize = 2048;
 pub(crate) const RSA_MAX_BITS: usize = 8192;
 
 fn rejected(what: &str, reason: impl ToString) -> FormatError {
-    FormatError::Key(KeyError::Rejected { what: what.to_owned(), reason: reason.to_string() })
+    FormatError::Key(KeyError::Rejected {
+        what: what.to_owned(),
+        reason: reason.to_string(),
+    })
 }
 
 /// `PUBLIC KEY`: SubjectPublicKeyInfo ::= SEQUENCE { algorithm
@@ -46,7 +49,7 @@ fn rejected(what: &str, reason: impl ToString) -> FormatError {
 pub(crate) fn from_spki(der: &[u8]) -> Result<KeyParts> {
     let mut spki = der::outer_sequence(der, "SubjectPublicKeyInfo is not a SEQUENCE")?;
     let (algorithm, parameters) = algorithm_identifier(&mut spki)?;
-    let public = der::bit_string_bytes(spki.expect(der::BIT_STRING, "missing public key bits")?)?;
+    let public = der::bit_string_bytes(spki.read(der::BIT_STRING, "missing public key bits")?)?;
     match algorithm {
         oid::RSA_ENCRYPTION => from_pkcs1_public(public),
         oid::EC_PUBLIC_KEY => {
@@ -60,8 +63,8 @@ pub(crate) fn from_spki(der: &[u8]) -> Result<KeyParts> {
             })
         }
         oid::ED25519 => {
-            let verifier = crypto::ed25519_verifier(public)
-                .map_err(|e| rejected("Ed25519 public key", e))?;
+            let verifier =
+                crypto::ed25519_verifier(public).map_err(|e| rejected("Ed25519 public key", e))?;
             Ok(KeyParts {
                 kind: KeyKind::Ed25519,
                 verifiers: vec![(crate::Algorithm::EdDSA, verifier)],
@@ -76,17 +79,25 @@ pub(crate) fn from_spki(der: &[u8]) -> Result<KeyParts> {
 /// publicExponent INTEGER }.
 pub(crate) fn from_pkcs1_public(der: &[u8]) -> Result<KeyParts> {
     let mut key = der::outer_sequence(der, "RSAPublicKey is not a SEQUENCE")?;
-    let n = der::unsigned_integer(key.expect(der::INTEGER, "missing RSA modulus")?);
-    let e = der::unsigned_integer(key.expect(der::INTEGER, "missing RSA exponent")?);
+    let n = der::unsigned_integer(key.read(der::INTEGER, "missing RSA modulus")?);
+    let e = der::unsigned_integer(key.read(der::INTEGER, "missing RSA exponent")?);
     rsa_public(n, e, None)
 }
 
 /// Public RSA parts from (n, e), plus the private half when there is one.
 pub(crate) fn rsa_public(n: &[u8], e: &[u8], pair: Option<RsaKeyPair>) -> Result<KeyParts> {
     let bits = check_rsa_bits(n)?;
-    let what = if pair.is_some() { "RSA private key" } else { "RSA public key" };
+    let what = if pair.is_some() {
+        "RSA private key"
+    } else {
+        "RSA public key"
+    };
     let verifiers = crypto::rsa_verifiers(n, e).map_err(|e| rejected(what, e))?;
-    Ok(KeyParts { kind: KeyKind::Rsa { bits }, verifiers, signing: pair.map(SigningKey::Rsa) })
+    Ok(KeyParts {
+        kind: KeyKind::Rsa { bits },
+        verifiers,
+        signing: pair.map(SigningKey::Rsa),
+    })
 }
 
 pub(crate) fn check_rsa_bits(n: &[u8]) -> std::result::Result<usize, KeyError> {
@@ -104,9 +115,9 @@ pub(crate) fn check_rsa_bits(n: &[u8]) -> std::result::Result<usize, KeyError> {
 /// privateKeyAlgorithm AlgorithmIdentifier, privateKey OCTET STRING, ... }.
 pub(crate) fn from_pkcs8(der: &[u8]) -> Result<KeyParts> {
     let mut info = der::outer_sequence(der, "PrivateKeyInfo is not a SEQUENCE")?;
-    info.expect(der::INTEGER, "missing PrivateKeyInfo version")?;
+    info.read(der::INTEGER, "missing PrivateKeyInfo version")?;
     let (algorithm, parameters) = algorithm_identifier(&mut info)?;
-    let private = info.expect(der::OCTET_STRING, "missing private key")?;
+    let private = info.read(der::OCTET_STRING, "missing private key")?;
     match algorithm {
         oid::RSA_ENCRYPTION => {
             check_rsa_bits(rsa_private_modulus(private)?)?;
@@ -147,16 +158,18 @@ pub(crate) fn from_pkcs1_private(der: &[u8]) -> Result<KeyParts> {
 
 fn rsa_private_modulus(der: &[u8]) -> Result<&[u8]> {
     let mut key = der::outer_sequence(der, "RSAPrivateKey is not a SEQUENCE")?;
-    key.expect(der::INTEGER, "missing RSAPrivateKey version")?;
-    Ok(der::unsigned_integer(key.expect(der::INTEGER, "missing RSA modulus")?))
+    key.read(der::INTEGER, "missing RSAPrivateKey version")?;
+    Ok(der::unsigned_integer(
+        key.read(der::INTEGER, "missing RSA modulus")?,
+    ))
 }
 
 /// The verifiers come from the pair's own public key, so both halves agree.
 pub(crate) fn rsa_from_pair(pair: RsaKeyPair) -> Result<KeyParts> {
     let public = pair.public_key().as_ref().to_vec();
     let mut key = der::outer_sequence(&public, "RSAPublicKey is not a SEQUENCE")?;
-    let n = der::unsigned_integer(key.expect(der::INTEGER, "missing RSA modulus")?);
-    let e = der::unsigned_integer(key.expect(der::INTEGER, "missing RSA exponent")?);
+    let n = der::unsigned_integer(key.read(der::INTEGER, "missing RSA modulus")?);
+    let e = der::unsigned_integer(key.read(der::INTEGER, "missing RSA exponent")?);
     rsa_public(n, e, Some(pair))
 }
 
@@ -169,8 +182,8 @@ pub(crate) fn from_sec1(der: &[u8]) -> Result<KeyParts> {
 
 fn sec1_curve(der: &[u8]) -> Result<Curve> {
     let mut key = der::outer_sequence(der, "ECPrivateKey is not a SEQUENCE")?;
-    key.expect(der::INTEGER, "missing ECPrivateKey version")?;
-    key.expect(der::OCTET_STRING, "missing EC private scalar")?;
+    key.read(der::INTEGER, "missing ECPrivateKey version")?;
+    key.read(der::OCTET_STRING, "missing EC private scalar")?;
     let parameters = key
         .optional(der::CONTEXT_0)?
         .ok_or(DerError("EC private key without curve parameters"))?;
@@ -181,8 +194,8 @@ fn sec1_curve(der: &[u8]) -> Result<Curve> {
 /// PKCS#8 or SEC1 DER of an EC private key on `curve`.
 fn ec_private(curve: Curve, der: &[u8]) -> Result<KeyParts> {
     let what = format!("EC {} private key", curve.name());
-    let pair = EcdsaKeyPair::from_private_key_der(curve.signing(), der)
-        .map_err(|e| rejected(&what, e))?;
+    let pair =
+        EcdsaKeyPair::from_private_key_der(curve.signing(), der).map_err(|e| rejected(&what, e))?;
     ec_from_pair(curve, pair)
 }
 
@@ -202,7 +215,7 @@ pub(crate) fn from_certificate(der: &[u8]) -> Result<KeyParts> {
     let mut certificate = der::outer_sequence(der, "Certificate is not a SEQUENCE")?;
     let mut tbs = certificate.sequence("missing TBSCertificate")?;
     tbs.optional(der::CONTEXT_0)?; // version
-    tbs.expect(der::INTEGER, "missing serial number")?;
+    tbs.read(der::INTEGER, "missing serial number")?;
     tbs.sequence("missing signature algorithm")?;
     tbs.sequence("missing issuer")?;
     tbs.sequence("missing validity")?;
@@ -217,8 +230,12 @@ pub(crate) fn from_certificate(der: &[u8]) -> Result<KeyParts> {
 /// AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL }.
 fn algorithm_identifier<'a>(outer: &mut Reader<'a>) -> Result<(&'a [u8], Option<Tlv<'a>>)> {
     let mut identifier = outer.sequence("missing AlgorithmIdentifier")?;
-    let algorithm = identifier.expect(der::OID, "AlgorithmIdentifier without an OID")?;
-    let parameters = if identifier.is_empty() { None } else { Some(identifier.any()?) };
+    let algorithm = identifier.read(der::OID, "AlgorithmIdentifier without an OID")?;
+    let parameters = if identifier.is_empty() {
+        None
+    } else {
+        Some(identifier.any()?)
+    };
     Ok((algorithm, parameters))
 }
 
@@ -237,15 +254,22 @@ fn named_curve(parameters: Option<Tlv<'_>>) -> Result<Curve> {
         oid::P256 => Ok(Curve::P256),
         oid::P384 => Ok(Curve::P384),
         oid::P521 => Ok(Curve::P521),
-        oid::SECP256K1 => Err(KeyError::UnsupportedCurve { name: "secp256k1".to_owned() }.into()),
-        other => Err(KeyError::UnsupportedCurve { name: der::oid_to_string(other) }.into()),
+        oid::SECP256K1 => Err(KeyError::UnsupportedCurve {
+            name: "secp256k1".to_owned(),
+        }
+        .into()),
+        other => Err(KeyError::UnsupportedCurve {
+            name: der::oid_to_string(other),
+        }
+        .into()),
     }
 }
 
 fn unsupported_key_type(algorithm: &[u8]) -> KeyError {
     let name = match algorithm {
-        oid::RSASSA_PSS => "RSASSA-PSS (a PSS-only RSA key: use a plain RSA key, it signs PS256 too)"
-            .to_owned(),
+        oid::RSASSA_PSS => {
+            "RSASSA-PSS (a PSS-only RSA key: use a plain RSA key, it signs PS256 too)".to_owned()
+        }
         oid::ED448 => "Ed448".to_owned(),
         oid::X25519 => "X25519 (a key-agreement key)".to_owned(),
         oid::DSA => "DSA".to_owned(),

@@ -10,8 +10,8 @@
 //! `use` is not `"sig"` or its `alg` is a JWE key-management algorithm. A set
 //! left with no signature key is an error.
 
-use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 use aws_lc_rs::rsa::{KeyPairComponents, PublicKeyComponents};
+use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::{Map, Value};
@@ -26,7 +26,10 @@ type Object = Map<String, Value>;
 pub(crate) fn load(bytes: &[u8], kid_param: Option<&str>) -> Result<Vec<Key>, KeyError> {
     let value: Value = serde_json::from_slice(bytes).map_err(KeyError::InvalidJson)?;
     let Value::Object(object) = value else {
-        return Err(invalid("key file", "a JSON array or scalar is neither a JWK nor a JWKS"));
+        return Err(invalid(
+            "key file",
+            "a JSON array or scalar is neither a JWK nor a JWKS",
+        ));
     };
     if let Some(keys) = object.get("keys") {
         load_set(keys, kid_param)
@@ -62,14 +65,22 @@ fn load_set(keys: &Value, kid_param: Option<&str>) -> Result<Vec<Key>, KeyError>
     }
     if let Some(kid) = kid_param {
         if jwks.len() > 1 {
-            return Err(KeyError::KidForSeveralKeys { kid: kid.to_owned(), count: jwks.len() });
+            return Err(KeyError::KidForSeveralKeys {
+                kid: kid.to_owned(),
+                count: jwks.len(),
+            });
         }
     }
-    jwks.into_iter().map(|jwk| jwk.into_key(kid_param)).collect()
+    jwks.into_iter()
+        .map(|jwk| jwk.into_key(kid_param))
+        .collect()
 }
 
 fn invalid(location: &str, reason: impl Into<String>) -> KeyError {
-    KeyError::InvalidJwk { location: location.to_owned(), reason: reason.into() }
+    KeyError::InvalidJwk {
+        location: location.to_owned(),
+        reason: reason.into(),
+    }
 }
 
 /// One JWK object being read; `location` names it in errors ("JWKS key #2
@@ -91,7 +102,11 @@ impl<'a> Jwk<'a> {
         if let Some(kid) = kid {
             location = format!("{location} (kid {kid:?})");
         }
-        Ok(Jwk { object, location, kid })
+        Ok(Jwk {
+            object,
+            location,
+            kid,
+        })
     }
 
     fn error(&self, reason: impl Into<String>) -> KeyError {
@@ -107,16 +122,21 @@ impl<'a> Jwk<'a> {
     }
 
     fn required_str(&self, name: &str) -> Result<&'a str, KeyError> {
-        self.optional_str(name)?.ok_or_else(|| self.error(format!("\"{name}\" is missing")))
+        self.optional_str(name)?
+            .ok_or_else(|| self.error(format!("\"{name}\" is missing")))
     }
 
     /// A base64url member (RFC 7518 §6: Base64urlUInt and octet sequences).
     /// Padding is tolerated here: this is configuration, not attacker input.
     fn bytes(&self, name: &str) -> Result<Vec<u8>, KeyError> {
         let text = self.required_str(name)?;
-        URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).map_err(|_| {
-            self.error(format!("\"{name}\" is not base64url (URL-safe alphabet, no padding)"))
-        })
+        URL_SAFE_NO_PAD
+            .decode(text.trim_end_matches('='))
+            .map_err(|_| {
+                self.error(format!(
+                    "\"{name}\" is not base64url (URL-safe alphabet, no padding)"
+                ))
+            })
     }
 
     fn optional_bytes(&self, name: &str) -> Result<Option<Vec<u8>>, KeyError> {
@@ -132,7 +152,9 @@ impl<'a> Jwk<'a> {
             return Ok(key_use != "sig");
         }
         let alg = self.optional_str("alg")?.unwrap_or_default();
-        let jwe_prefixes = ["RSA1_5", "RSA-OAEP", "ECDH-ES", "A128", "A192", "A256", "PBES2"];
+        let jwe_prefixes = [
+            "RSA1_5", "RSA-OAEP", "ECDH-ES", "A128", "A192", "A256", "PBES2",
+        ];
         Ok(alg == "dir" || jwe_prefixes.iter().any(|p| alg.starts_with(p)))
     }
 
@@ -140,7 +162,9 @@ impl<'a> Jwk<'a> {
         match self.optional_str("alg")? {
             None => Ok(None),
             Some(name) => Algorithm::from_name(name).map(Some).ok_or_else(|| {
-                self.error(format!("\"alg\" {name:?} is not a supported JWS signature algorithm"))
+                self.error(format!(
+                    "\"alg\" {name:?} is not a supported JWS signature algorithm"
+                ))
             }),
         }
     }
@@ -148,7 +172,10 @@ impl<'a> Jwk<'a> {
     fn into_key(self, kid_param: Option<&str>) -> Result<Key, KeyError> {
         let kid = match (kid_param, self.kid) {
             (Some(param), Some(own)) if param != own => {
-                return Err(KeyError::KidConflict { param: param.to_owned(), jwk: own.to_owned() })
+                return Err(KeyError::KidConflict {
+                    param: param.to_owned(),
+                    jwk: own.to_owned(),
+                })
             }
             (param, own) => own.or(param).map(str::to_owned),
         };
@@ -220,7 +247,12 @@ impl<'a> Jwk<'a> {
     fn ec(&self) -> Result<KeyParts, KeyError> {
         let crv = self.required_str("crv")?;
         let curve = Curve::from_jwk_name(crv).ok_or_else(|| {
-            self.error(KeyError::UnsupportedCurve { name: format!("{crv:?}") }.to_string())
+            self.error(
+                KeyError::UnsupportedCurve {
+                    name: format!("{crv:?}"),
+                }
+                .to_string(),
+            )
         })?;
         let len = curve.coordinate_len();
         let x = self.bytes("x")?;

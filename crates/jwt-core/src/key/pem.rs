@@ -54,20 +54,24 @@ pub(crate) fn blocks(bytes: &[u8]) -> Result<Vec<Block>, KeyError> {
     let mut out = Vec::new();
     while let Some(start) = rest.find("-----BEGIN ") {
         let after_begin = &rest[start + "-----BEGIN ".len()..];
-        let label_end =
-            after_begin.find("-----").ok_or(KeyError::MalformedPem("BEGIN line is not closed"))?;
+        let label_end = after_begin
+            .find("-----")
+            .ok_or(KeyError::MalformedPem("BEGIN line is not closed"))?;
         let label = &after_begin[..label_end];
         if label.contains(['\n', '\r']) {
             return Err(KeyError::MalformedPem("BEGIN line is not closed"));
         }
         let body_and_rest = &after_begin[label_end + "-----".len()..];
         let end_line = format!("-----END {label}-----");
-        let body_end = body_and_rest
-            .find(&end_line)
-            .ok_or(KeyError::MalformedPem("a BEGIN line has no matching END line"))?;
+        let body_end = body_and_rest.find(&end_line).ok_or(KeyError::MalformedPem(
+            "a BEGIN line has no matching END line",
+        ))?;
         let body = &body_and_rest[..body_end];
         rest = &body_and_rest[body_end + end_line.len()..];
-        out.push(Block { label: label.to_owned(), der: decode_body(body)? });
+        out.push(Block {
+            label: label.to_owned(),
+            der: decode_body(body)?,
+        });
     }
     if out.is_empty() {
         return Err(KeyError::MalformedPem("no -----BEGIN line"));
@@ -103,13 +107,19 @@ mod tests {
     #[test]
     fn finds_blocks_between_text() {
         let text = b"comment\n-----BEGIN A-----\nAQID\n-----END A-----\nmiddle\n\
-            -----BEGIN B C-----\r\nBA\r\n=\r\n-----END B C-----\r\n";
+            -----BEGIN B C-----\r\nBA\r\n==\r\n-----END B C-----\r\n";
         let found = blocks(text).unwrap();
         assert_eq!(
             found,
             vec![
-                Block { label: "A".into(), der: vec![1, 2, 3] },
-                Block { label: "B C".into(), der: vec![4] },
+                Block {
+                    label: "A".into(),
+                    der: vec![1, 2, 3]
+                },
+                Block {
+                    label: "B C".into(),
+                    der: vec![4]
+                },
             ]
         );
     }
@@ -118,9 +128,15 @@ mod tests {
     fn structural_errors() {
         for (text, expect) in [
             (&b"-----BEGIN A\nAQID\n-----END A-----"[..], "not closed"),
-            (b"-----BEGIN A-----\nAQID\n-----END B-----", "no matching END"),
+            (
+                b"-----BEGIN A-----\nAQID\n-----END B-----",
+                "no matching END",
+            ),
             (b"-----BEGIN A-----\n-----END A-----", "empty"),
-            (b"-----BEGIN A-----\nA!ID\n-----END A-----", "not valid base64"),
+            (
+                b"-----BEGIN A-----\nA!ID\n-----END A-----",
+                "not valid base64",
+            ),
         ] {
             let err = blocks(text).unwrap_err().to_string();
             assert!(err.contains(expect), "{err}");
