@@ -59,7 +59,13 @@ fn check_access(r: &mut Request) -> Status {
 }
 
 fn log_rejection(log: *mut ngx::ffi::ngx_log_t, error: &VerifyError) {
-    ngx::ngx_log_error!(NGX_LOG_INFO, log, "jwt: token rejected ({}): {}", error.code(), error);
+    ngx::ngx_log_error!(
+        NGX_LOG_INFO,
+        log,
+        "jwt: token rejected ({}): {}",
+        error.code(),
+        error
+    );
 }
 
 /// RFC 6750 §3: no error code when the request carried no token at all.

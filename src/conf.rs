@@ -203,11 +203,15 @@ impl JwtLocConf {
             self.verifier.clone_from(&prev.verifier);
         } else {
             let cache = self.cache_size.unwrap_or(DEFAULT_CACHE_SIZE);
-            let verifier = Verifier::new(self.verify_policy(), ring.clone(), cache).map_err(|e| {
-                let site =
-                    if self.algorithms.is_some() { &self.algorithms_site } else { &self.keys_site };
-                (site.clone(), e.to_string())
-            })?;
+            let verifier =
+                Verifier::new(self.verify_policy(), ring.clone(), cache).map_err(|e| {
+                    let site = if self.algorithms.is_some() {
+                        &self.algorithms_site
+                    } else {
+                        &self.keys_site
+                    };
+                    (site.clone(), e.to_string())
+                })?;
             self.verifier = Some(Arc::new(verifier));
         }
 
@@ -239,8 +243,13 @@ pub unsafe extern "C" fn merge_loc_conf(
     conf: *mut c_void,
 ) -> *mut c_char {
     // SAFETY: nginx passes the parent's and this level's JwtLocConf, created by create_loc_conf.
-    let (cf, prev, conf) =
-        unsafe { (&*cf, &*(prev as *const JwtLocConf), &mut *(conf as *mut JwtLocConf)) };
+    let (cf, prev, conf) = unsafe {
+        (
+            &*cf,
+            &*(prev as *const JwtLocConf),
+            &mut *(conf as *mut JwtLocConf),
+        )
+    };
     conf.inherit(prev);
     match conf.prepare(prev) {
         Ok(()) => NGX_CONF_OK,
@@ -533,7 +542,10 @@ pub unsafe extern "C" fn cmd_require(
 ) -> *mut c_char {
     unsafe {
         setter(cf, conf, |cf, conf: &mut JwtLocConf| {
-            let mut rule = RequireRule { variables: Vec::new(), status: 403 };
+            let mut rule = RequireRule {
+                variables: Vec::new(),
+                status: 403,
+            };
             let all = args(cf).to_vec();
             for arg in &all[1..] {
                 let raw = text(arg);
@@ -573,7 +585,10 @@ pub unsafe extern "C" fn cmd_realm(
             duplicate(cf, &conf.realm)?;
             let realm = text(&args(cf)[1]);
             // The realm is sent inside a quoted-string; refuse what would need escaping.
-            if realm.chars().any(|c| c == '"' || c == '\\' || c.is_control()) {
+            if realm
+                .chars()
+                .any(|c| c == '"' || c == '\\' || c.is_control())
+            {
                 return Err(format!(
                     "\"jwt_realm\" \"{realm}\" contains a quote, backslash or control character"
                 ));
@@ -700,10 +715,14 @@ pub unsafe extern "C" fn cmd_login_cookie(
 /// same name, `Name=off` drops it, anything else is appended.
 fn parse_login_cookie(name: &str, params: &[String]) -> Result<LoginCookie, String> {
     let valid_token = |s: &str| {
-        !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
     };
     if !valid_token(name) {
-        return Err(format!("invalid cookie name \"{name}\" in \"jwt_login_cookie\""));
+        return Err(format!(
+            "invalid cookie name \"{name}\" in \"jwt_login_cookie\""
+        ));
     }
     let mut attributes: Vec<(String, Option<String>)> = vec![
         ("Path".into(), Some("/".into())),
@@ -714,7 +733,9 @@ fn parse_login_cookie(name: &str, params: &[String]) -> Result<LoginCookie, Stri
     let mut max_age = None;
     for param in params {
         if param.bytes().any(|b| b == b';' || b.is_ascii_control()) {
-            return Err(format!("invalid cookie attribute \"{param}\" in \"jwt_login_cookie\""));
+            return Err(format!(
+                "invalid cookie attribute \"{param}\" in \"jwt_login_cookie\""
+            ));
         }
         let (key, value) = match param.split_once('=') {
             Some((k, v)) => (k.to_string(), Some(v.to_string())),
@@ -724,7 +745,9 @@ fn parse_login_cookie(name: &str, params: &[String]) -> Result<LoginCookie, Stri
             max_age = value;
             continue;
         }
-        let existing = attributes.iter().position(|(k, _)| k.eq_ignore_ascii_case(&key));
+        let existing = attributes
+            .iter()
+            .position(|(k, _)| k.eq_ignore_ascii_case(&key));
         match (existing, value.as_deref()) {
             (Some(i), Some("off")) => {
                 attributes.remove(i);
@@ -741,7 +764,11 @@ fn parse_login_cookie(name: &str, params: &[String]) -> Result<LoginCookie, Stri
             None => k,
         })
         .collect();
-    Ok(LoginCookie { name: name.to_string(), attributes, max_age })
+    Ok(LoginCookie {
+        name: name.to_string(),
+        attributes,
+        max_age,
+    })
 }
 
 pub unsafe extern "C" fn cmd_cache_size(

@@ -19,10 +19,10 @@ use ngx::ffi::{
     ngx_buf_t, ngx_chain_t, ngx_create_temp_buf, ngx_http_discard_request_body,
     ngx_http_finalize_request, ngx_http_output_filter, ngx_http_post_subrequest_t,
     ngx_http_read_client_request_body, ngx_http_request_t, ngx_http_send_header,
-    ngx_http_subrequest, ngx_int_t, ngx_palloc, ngx_str_t, ngx_uint_t, NGX_ERROR, NGX_HTTP_BAD_GATEWAY,
-    NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_NOT_ALLOWED, NGX_HTTP_OK, NGX_HTTP_POST,
-    NGX_HTTP_SPECIAL_RESPONSE, NGX_HTTP_SUBREQUEST_IN_MEMORY, NGX_HTTP_SUBREQUEST_WAITED,
-    NGX_LOG_ERR, NGX_OK,
+    ngx_http_subrequest, ngx_int_t, ngx_palloc, ngx_str_t, ngx_uint_t, NGX_ERROR,
+    NGX_HTTP_BAD_GATEWAY, NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_NOT_ALLOWED, NGX_HTTP_OK,
+    NGX_HTTP_POST, NGX_HTTP_SPECIAL_RESPONSE, NGX_HTTP_SUBREQUEST_IN_MEMORY,
+    NGX_HTTP_SUBREQUEST_WAITED, NGX_LOG_ERR, NGX_OK,
 };
 use ngx::http::Request;
 
@@ -79,7 +79,9 @@ fn start_subrequest(r: *mut ngx_http_request_t) -> Result<(), ngx_int_t> {
     const FAILED: ngx_int_t = NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;
     // SAFETY: r is the live main request.
     let request = unsafe { Request::from_ngx_http_request(r) };
-    let uri = loc_conf(request).and_then(JwtLocConf::login_uri).ok_or(FAILED)?;
+    let uri = loc_conf(request)
+        .and_then(JwtLocConf::login_uri)
+        .ok_or(FAILED)?;
     let ctx = request_ctx(request).ok_or(FAILED)?;
     if ctx.login.started {
         return Ok(());
@@ -94,7 +96,12 @@ fn start_subrequest(r: *mut ngx_http_request_t) -> Result<(), ngx_int_t> {
         return Err(FAILED);
     }
     // SAFETY: ps points to writable memory of the right size.
-    unsafe { ps.write(ngx_http_post_subrequest_t { handler: Some(subrequest_done), data: ctx_ptr }) };
+    unsafe {
+        ps.write(ngx_http_post_subrequest_t {
+            handler: Some(subrequest_done),
+            data: ctx_ptr,
+        })
+    };
 
     // SAFETY: r is live; the parent waits for the subrequest before anything else runs in it.
     unsafe { (*r).write_event_handler = Some(resume) };
@@ -112,7 +119,10 @@ fn start_subrequest(r: *mut ngx_http_request_t) -> Result<(), ngx_int_t> {
     // SAFETY: sr was just created by nginx and is not running yet.
     unsafe {
         (*sr).method = NGX_HTTP_POST as ngx_uint_t;
-        (*sr).method_name = ngx_str_t { len: 4, data: b"POST".as_ptr() as *mut u8 };
+        (*sr).method_name = ngx_str_t {
+            len: 4,
+            data: b"POST".as_ptr() as *mut u8,
+        };
     }
     Ok(())
 }
@@ -124,7 +134,12 @@ unsafe extern "C" fn subrequest_done(
     rc: ngx_int_t,
 ) -> ngx_int_t {
     // SAFETY: data is the parent's RequestCtx (request pool), sr the finished subrequest.
-    let (state, sr) = unsafe { (&mut (*(data as *mut crate::verification::RequestCtx)).login, &*sr) };
+    let (state, sr) = unsafe {
+        (
+            &mut (*(data as *mut crate::verification::RequestCtx)).login,
+            &*sr,
+        )
+    };
     if state.done {
         return rc;
     }
@@ -191,9 +206,11 @@ fn respond(r: &mut Request, state: &LoginState) -> ngx_int_t {
         return pass_through(r, state);
     }
     let issued = if state.rc != NGX_OK as ngx_int_t {
-        Err("authenticator answered 200 but its response was not received whole (bigger than \
+        Err(
+            "authenticator answered 200 but its response was not received whole (bigger than \
              the authenticator location's subrequest_output_buffer_size?)"
-            .to_string())
+                .to_string(),
+        )
     } else {
         issue(r, &state.body)
     };
@@ -208,10 +225,15 @@ fn issue(r: &mut Request, body: &[u8]) -> Result<ngx_int_t, String> {
     let (Some(signer), Some(policy)) = (conf.signer.as_ref(), conf.issue_policy.as_ref()) else {
         return Err("the location has no signing key".into());
     };
-    let issued = signer.issue(body, policy, now()).map_err(|e| e.to_string())?;
+    let issued = signer
+        .issue(body, policy, now())
+        .map_err(|e| e.to_string())?;
     let answer = token_response(&issued);
     if let Some(cookie) = conf.login_cookie() {
-        let max_age = cookie.max_age.clone().unwrap_or_else(|| issued.expires_in.to_string());
+        let max_age = cookie
+            .max_age
+            .clone()
+            .unwrap_or_else(|| issued.expires_in.to_string());
         let mut value = format!("{}={}; Max-Age={max_age}", cookie.name, issued.token);
         for attribute in &cookie.attributes {
             value.push_str("; ");
@@ -220,7 +242,12 @@ fn issue(r: &mut Request, body: &[u8]) -> Result<ngx_int_t, String> {
         push_header_out(r.as_mut(), "Set-Cookie", value.as_bytes()).map_err(|_| "out of memory")?;
     }
     push_header_out(r.as_mut(), "Cache-Control", b"no-store").map_err(|_| "out of memory")?;
-    Ok(send(r, NGX_HTTP_OK as ngx_uint_t, b"application/json", answer.as_bytes()))
+    Ok(send(
+        r,
+        NGX_HTTP_OK as ngx_uint_t,
+        b"application/json",
+        answer.as_bytes(),
+    ))
 }
 
 /// `{"token":...,"token_type":"Bearer","expires_in":N}`, `token` first as in the Lua recipe.
@@ -274,7 +301,10 @@ fn send(r: &mut Request, status: ngx_uint_t, content_type: &[u8], body: &[u8]) -
         (*buf).set_last_buf(1);
         (*buf).set_last_in_chain(1);
     }
-    let mut out = ngx_chain_t { buf, next: ptr::null_mut() };
+    let mut out = ngx_chain_t {
+        buf,
+        next: ptr::null_mut(),
+    };
     // SAFETY: the chain and buffer stay alive until the filter returns.
     unsafe { ngx_http_output_filter(raw, &mut out) }
 }

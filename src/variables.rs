@@ -19,8 +19,11 @@ use serde_json::Value;
 use crate::glue::pool_bytes;
 use crate::verification::outcome;
 
-type Getter =
-    unsafe extern "C" fn(*mut ngx_http_request_t, *mut ngx_http_variable_value_t, usize) -> ngx_int_t;
+type Getter = unsafe extern "C" fn(
+    *mut ngx_http_request_t,
+    *mut ngx_http_variable_value_t,
+    usize,
+) -> ngx_int_t;
 
 const CLAIM_PREFIX: &str = "jwt_claim_";
 const HEADER_PREFIX: &str = "jwt_header_";
@@ -70,7 +73,10 @@ unsafe fn add_raw(
     flags: u32,
     data: usize,
 ) -> Result<(), ()> {
-    let mut ngx_name = ngx_str_t { len: name.len(), data: name.as_ptr() as *mut u8 };
+    let mut ngx_name = ngx_str_t {
+        len: name.len(),
+        data: name.as_ptr() as *mut u8,
+    };
     // Values depend on the location's key ring and are recomputed after an internal redirect.
     let flags = (flags | NGX_HTTP_VAR_NOCACHEABLE) as usize;
     // SAFETY: nginx copies what it keeps of the name; cf is live.
@@ -105,7 +111,11 @@ fn found(v: &mut ngx_http_variable_value_t, data: *mut u8, len: usize) -> Status
 }
 
 /// Sets `v` to `text`, copying owned text into the request pool.
-fn set_text(pool: *mut ngx_pool_t, v: &mut ngx_http_variable_value_t, text: Cow<'_, str>) -> Status {
+fn set_text(
+    pool: *mut ngx_pool_t,
+    v: &mut ngx_http_variable_value_t,
+    text: Cow<'_, str>,
+) -> Status {
     match text {
         Cow::Borrowed(s) => found(v, s.as_ptr() as *mut u8, s.len()),
         Cow::Owned(s) => match pool_bytes(pool, s.as_bytes()) {

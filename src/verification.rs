@@ -26,7 +26,9 @@ pub struct RequestCtx {
 
 /// This request's module context, created on first use. `None` only when the pool is exhausted.
 pub fn request_ctx(r: &mut Request) -> Option<&mut RequestCtx> {
-    let existing = r.get_module_ctx::<RequestCtx>(Module::module()).map(|c| c as *const RequestCtx);
+    let existing = r
+        .get_module_ctx::<RequestCtx>(Module::module())
+        .map(|c| c as *const RequestCtx);
     let ctx = match existing {
         Some(ctx) => ctx as *mut RequestCtx,
         None => {

@@ -36,7 +36,11 @@ impl Response {
 
     /// All values of a header, in order.
     pub fn header_all(&self, name: &str) -> Vec<&str> {
-        self.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// The body as (lossy) UTF-8 text.
@@ -57,7 +61,12 @@ pub struct Request {
 impl Request {
     /// A request with the given method and URI.
     pub fn new(method: &str, uri: &str) -> Self {
-        Request { method: method.into(), uri: uri.into(), headers: Vec::new(), body: Vec::new() }
+        Request {
+            method: method.into(),
+            uri: uri.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
     }
 
     /// `GET uri`.
@@ -145,7 +154,10 @@ pub fn build_request(request: &[u8], more_headers: &str, conn: &str) -> Result<V
     let first = String::from_utf8_lossy(first);
     let words: Vec<&str> = first.split_whitespace().collect();
     if words.is_empty() || words.len() > 3 || first.trim_end().contains('\t') {
-        return Err(format!("--- request: request line should be 'METHOD [URI [VERSION]]', got {:?}", first.trim_end()));
+        return Err(format!(
+            "--- request: request line should be 'METHOD [URI [VERSION]]', got {:?}",
+            first.trim_end()
+        ));
     }
     let method = words[0];
     let uri = words.get(1).copied().unwrap_or("/");
@@ -154,9 +166,19 @@ pub fn build_request(request: &[u8], more_headers: &str, conn: &str) -> Result<V
     let (hdrs, chunked) = parse_more_headers(more_headers);
     let mut body: Vec<u8> = content.to_vec();
     let mut len_header = String::new();
-    if !chunked && !body.is_empty() && !hdrs.starts_with("Content-Length:") && !hdrs.contains("\nContent-Length:") {
-        let start = body.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(body.len());
-        let end = body.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    if !chunked
+        && !body.is_empty()
+        && !hdrs.starts_with("Content-Length:")
+        && !hdrs.contains("\nContent-Length:")
+    {
+        let start = body
+            .iter()
+            .position(|c| !c.is_ascii_whitespace())
+            .unwrap_or(body.len());
+        let end = body
+            .iter()
+            .rposition(|c| !c.is_ascii_whitespace())
+            .map_or(start, |e| e + 1);
         body = body[start..end.max(start)].to_vec();
         len_header = format!("Content-Length: {}\r\n", body.len());
     }
@@ -242,9 +264,11 @@ pub fn exchange(
     until: ReadUntil,
 ) -> Result<Vec<u8>, ClientError> {
     let deadline = Instant::now() + timeout;
-    let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| ClientError::Io(format!("connect to {addr}: {e}")))?;
+    let mut s = TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|e| ClientError::Io(format!("connect to {addr}: {e}")))?;
     let _ = s.set_nodelay(true);
-    s.set_write_timeout(Some(timeout)).map_err(|e| ClientError::Io(e.to_string()))?;
+    s.set_write_timeout(Some(timeout))
+        .map_err(|e| ClientError::Io(e.to_string()))?;
     for (k, p) in packets.iter().enumerate() {
         if k > 0 && !delay.is_zero() {
             std::thread::sleep(delay);
@@ -264,7 +288,8 @@ pub fn exchange(
         if now >= deadline {
             return Err(ClientError::Timeout(buf));
         }
-        s.set_read_timeout(Some(deadline - now)).map_err(|e| ClientError::Io(e.to_string()))?;
+        s.set_read_timeout(Some(deadline - now))
+            .map_err(|e| ClientError::Io(e.to_string()))?;
         match s.read(&mut chunk) {
             Ok(0) => return Ok(buf),
             Ok(n) => {
@@ -279,8 +304,8 @@ pub fn exchange(
                 return Err(ClientError::Timeout(buf))
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            // a reset after data arrived: treat as close
-            Err(e) if e.kind() == ErrorKind::ConnectionReset && !buf.is_empty() => return Ok(buf),
+            // a reset is a close (nginx resets when it closes with unread request data)
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => return Ok(buf),
             Err(e) => return Err(ClientError::Io(format!("read: {e}"))),
         }
     }
@@ -338,7 +363,14 @@ pub fn parse_response(buf: &[u8], head: bool, eof: bool) -> Parsed {
             }
         }
         let body_start = hend + 4;
-        let mut resp = Response { status, reason, version, headers, raw_headers: head_text, body: Vec::new() };
+        let mut resp = Response {
+            status,
+            reason,
+            version,
+            headers,
+            raw_headers: head_text,
+            body: Vec::new(),
+        };
         if (100..200).contains(&status) && status != 101 {
             off += body_start;
             continue;
@@ -347,16 +379,20 @@ pub fn parse_response(buf: &[u8], head: bool, eof: bool) -> Parsed {
             return Parsed::Complete(resp, off + body_start);
         }
         let body = &rest[body_start..];
-        let chunked = resp
-            .header("Transfer-Encoding")
-            .is_some_and(|te| te.split(',').next_back().is_some_and(|t| t.trim().eq_ignore_ascii_case("chunked")));
+        let chunked = resp.header("Transfer-Encoding").is_some_and(|te| {
+            te.split(',')
+                .next_back()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("chunked"))
+        });
         if chunked {
             return match decode_chunked(body) {
                 Ok(Some((decoded, used))) => {
                     resp.body = decoded;
                     Parsed::Complete(resp, off + body_start + used)
                 }
-                Ok(None) if eof => Parsed::Error("connection closed inside the chunked body".into()),
+                Ok(None) if eof => {
+                    Parsed::Error("connection closed inside the chunked body".into())
+                }
                 Ok(None) => Parsed::Incomplete,
                 Err(e) => Parsed::Error(e),
             };
@@ -370,7 +406,10 @@ pub fn parse_response(buf: &[u8], head: bool, eof: bool) -> Parsed {
                 return Parsed::Complete(resp, off + body_start + n);
             }
             return if eof {
-                Parsed::Error(format!("response body truncated: {n} bytes expected, got {}", body.len()))
+                Parsed::Error(format!(
+                    "response body truncated: {n} bytes expected, got {}",
+                    body.len()
+                ))
             } else {
                 Parsed::Incomplete
             };
@@ -394,7 +433,8 @@ pub fn decode_chunked(b: &[u8]) -> Result<Option<(Vec<u8>, usize)>, String> {
         };
         let size_line = String::from_utf8_lossy(&b[i..i + le]);
         let size_text = size_line.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_text, 16).map_err(|_| format!("bad chunk size line {size_line:?}"))?;
+        let size = usize::from_str_radix(size_text, 16)
+            .map_err(|_| format!("bad chunk size line {size_line:?}"))?;
         i += le + 2;
         if size == 0 {
             // trailers until an empty line
@@ -445,11 +485,19 @@ mod tests {
             "POST /t HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 7\r\n\r\na=1&b=2"
         );
         let r = build_request(b"GET", "Host: x\nconnection: keep-alive", "close").unwrap();
-        assert_eq!(String::from_utf8(r).unwrap(), "GET / HTTP/1.1\r\nHost: x\r\nconnection: keep-alive\r\n\r\n");
+        assert_eq!(
+            String::from_utf8(r).unwrap(),
+            "GET / HTTP/1.1\r\nHost: x\r\nconnection: keep-alive\r\n\r\n"
+        );
         let r = build_request(b"GET /x HTTP/1.0", "", "close").unwrap();
         assert!(r.starts_with(b"GET /x HTTP/1.0\r\n"));
         // chunked: body sent as is
-        let r = build_request(b"POST /c\n5\r\nhello\r\n0\r\n\r\n", "Transfer-Encoding: chunked", "close").unwrap();
+        let r = build_request(
+            b"POST /c\n5\r\nhello\r\n0\r\n\r\n",
+            "Transfer-Encoding: chunked",
+            "close",
+        )
+        .unwrap();
         assert!(r.ends_with(b"\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
         // explicit Content-Length: body not trimmed
         let r = build_request(b"POST /c\nab\n", "Content-Length: 3", "close").unwrap();
@@ -461,25 +509,55 @@ mod tests {
     #[test]
     fn parses_responses() {
         let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nx-a: 2\r\n\r\nhelloEXTRA";
-        let Parsed::Complete(r, used) = parse_response(raw, false, false) else { panic!() };
+        let Parsed::Complete(r, used) = parse_response(raw, false, false) else {
+            panic!()
+        };
         assert_eq!(r.status, 200);
         assert_eq!(r.body, b"hello");
         assert_eq!(used, raw.len() - 5);
         assert_eq!(r.header("X-a").as_deref(), Some("1, 2"));
-        assert_eq!(r.raw_headers, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nx-a: 2\r\n");
-        assert!(matches!(parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", false, false), Parsed::Incomplete));
-        assert!(matches!(parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", false, true), Parsed::Error(_)));
-        let Parsed::Complete(r, _) = parse_response(b"HTTP/1.0 200 OK\r\n\r\nuntil close", false, true) else { panic!() };
+        assert_eq!(
+            r.raw_headers,
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nx-a: 2\r\n"
+        );
+        assert!(matches!(
+            parse_response(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel",
+                false,
+                false
+            ),
+            Parsed::Incomplete
+        ));
+        assert!(matches!(
+            parse_response(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel",
+                false,
+                true
+            ),
+            Parsed::Error(_)
+        ));
+        let Parsed::Complete(r, _) =
+            parse_response(b"HTTP/1.0 200 OK\r\n\r\nuntil close", false, true)
+        else {
+            panic!()
+        };
         assert_eq!(r.body, b"until close");
-        let Parsed::Complete(r, _) = parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", true, false) else {
+        let Parsed::Complete(r, _) =
+            parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", true, false)
+        else {
             panic!()
         };
         assert!(r.body.is_empty());
         let raw = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
-        let Parsed::Complete(r, _) = parse_response(raw, false, false) else { panic!() };
+        let Parsed::Complete(r, _) = parse_response(raw, false, false) else {
+            panic!()
+        };
         assert_eq!(r.status, 204);
         assert!(matches!(parse_response(b"", false, true), Parsed::Error(_)));
-        assert!(matches!(parse_response(b"garbage\r\n\r\n", false, true), Parsed::Error(_)));
+        assert!(matches!(
+            parse_response(b"garbage\r\n\r\n", false, true),
+            Parsed::Error(_)
+        ));
     }
 
     #[test]
@@ -493,7 +571,9 @@ mod tests {
         assert!(decode_chunked(b"zz\r\n").is_err());
         assert!(decode_chunked(b"2\r\nabX\r\n").is_err());
         let raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
-        let Parsed::Complete(r, used) = parse_response(raw, false, false) else { panic!() };
+        let Parsed::Complete(r, used) = parse_response(raw, false, false) else {
+            panic!()
+        };
         assert_eq!(r.body, b"abc");
         assert_eq!(used, raw.len());
     }

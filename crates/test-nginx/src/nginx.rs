@@ -4,7 +4,6 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::fs;
 use std::net::{SocketAddr, TcpListener};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -72,8 +71,13 @@ pub fn workspace_root() -> PathBuf {
 /// `target/<profile>` of the running executable (`target/<profile>/deps/<exe>`).
 pub fn profile_dir() -> Result<PathBuf, Error> {
     let exe = std::env::current_exe().map_err(|e| Error(format!("current_exe: {e}")))?;
-    let dir = exe.parent().ok_or_else(|| Error("executable has no parent directory".into()))?;
-    let dir = if dir.file_name().is_some_and(|n| n == "deps" || n == "examples") {
+    let dir = exe
+        .parent()
+        .ok_or_else(|| Error("executable has no parent directory".into()))?;
+    let dir = if dir
+        .file_name()
+        .is_some_and(|n| n == "deps" || n == "examples")
+    {
         dir.parent().unwrap_or(dir)
     } else {
         dir
@@ -110,7 +114,10 @@ pub fn paths(default: DefaultModules) -> Result<Paths, Error> {
         })?),
     };
     if !nginx.is_file() {
-        return Err(Error(format!("nginx binary {} does not exist; {hint}", nginx.display())));
+        return Err(Error(format!(
+            "nginx binary {} does not exist; {hint}",
+            nginx.display()
+        )));
     }
     let root = workspace_root();
     let modules: Vec<PathBuf> = match std::env::var("TEST_NGINX_LOAD_MODULES") {
@@ -132,13 +139,18 @@ pub fn paths(default: DefaultModules) -> Result<Paths, Error> {
     };
     for m in &modules {
         if !m.is_file() {
-            return Err(Error(format!("module {} does not exist; {hint}", m.display())));
+            return Err(Error(format!(
+                "module {} does not exist; {hint}",
+                m.display()
+            )));
         }
     }
     let nginx_v = Command::new(&nginx)
         .arg("-V")
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout))
+        .map(|o| {
+            String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout)
+        })
         .map_err(|e| Error(format!("cannot run {} -V: {e}", nginx.display())))?;
     let target_dir = profile.parent().unwrap_or(&profile).to_path_buf();
     Ok(Paths {
@@ -148,6 +160,49 @@ pub fn paths(default: DefaultModules) -> Result<Paths, Error> {
         target_dir,
         nginx_version: env_file.get("NGINX_VERSION").cloned(),
         nginx_v,
+    })
+}
+
+/// A warning if the default module `.so` is older than the sources it is built from
+/// (`cargo test -p test-nginx` does not rebuild it).
+pub fn stale_module_warning(paths: &Paths) -> Option<String> {
+    if std::env::var_os("TEST_NGINX_LOAD_MODULES").is_some() {
+        return None;
+    }
+    let so = paths.modules.iter().find(|m| m.ends_with(MODULE_FILE))?;
+    let built = fs::metadata(so).and_then(|m| m.modified()).ok()?;
+    let root = workspace_root();
+    let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
+    let mut stack = vec![
+        root.join("src"),
+        root.join("build.rs"),
+        root.join("Cargo.toml"),
+        root.join("crates/jwt-core"),
+    ];
+    while let Some(p) = stack.pop() {
+        let Ok(md) = fs::metadata(&p) else { continue };
+        if md.is_dir() {
+            if p.file_name().is_some_and(|n| n == "target" || n == "tests") {
+                continue;
+            }
+            if let Ok(rd) = fs::read_dir(&p) {
+                stack.extend(rd.flatten().map(|e| e.path()));
+            }
+        } else if p.extension().is_some_and(|e| e == "rs" || e == "toml") {
+            if let Ok(t) = md.modified() {
+                if newest.as_ref().is_none_or(|(n, _)| t > *n) {
+                    newest = Some((t, p));
+                }
+            }
+        }
+    }
+    let (t, p) = newest?;
+    (t > built).then(|| {
+        format!(
+            "WARNING: {} is older than {}: run `cargo build --release` to test the current code",
+            so.display(),
+            p.strip_prefix(&root).unwrap_or(&p).display()
+        )
     })
 }
 
@@ -172,7 +227,10 @@ impl PortGuard {
 
 impl Drop for PortGuard {
     fn drop(&mut self) {
-        used_ports().lock().unwrap_or_else(|e| e.into_inner()).remove(&self.0);
+        used_ports()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.0);
     }
 }
 
@@ -180,10 +238,15 @@ impl Drop for PortGuard {
 /// of this process.
 pub fn alloc_port() -> Result<PortGuard, Error> {
     for _ in 0..100 {
-        let l = TcpListener::bind("127.0.0.1:0").map_err(|e| Error(format!("bind 127.0.0.1:0: {e}")))?;
+        let l = TcpListener::bind("127.0.0.1:0")
+            .map_err(|e| Error(format!("bind 127.0.0.1:0: {e}")))?;
         let port = l.local_addr().map_err(|e| Error(e.to_string()))?.port();
         drop(l);
-        if used_ports().lock().unwrap_or_else(|e| e.into_inner()).insert(port) {
+        if used_ports()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(port)
+        {
             return Ok(PortGuard(port));
         }
     }
@@ -208,11 +271,18 @@ pub fn expand_vars(
     while let Some(pos) = rest.find(P) {
         out.push_str(&rest[..pos]);
         let after = &rest[pos + 1..];
-        let len = after.bytes().take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_').count();
+        let len = after
+            .bytes()
+            .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
+            .count();
         let name = &after[..len];
         let value = if let Some(v) = vars.get(name) {
             v.clone()
-        } else if name.starts_with("TEST_NGINX_RAND_PORT_") && name["TEST_NGINX_RAND_PORT_".len()..].bytes().all(|c| c.is_ascii_digit()) {
+        } else if name.starts_with("TEST_NGINX_RAND_PORT_")
+            && name["TEST_NGINX_RAND_PORT_".len()..]
+                .bytes()
+                .all(|c| c.is_ascii_digit())
+        {
             if !rand_ports.contains_key(name) {
                 rand_ports.insert(name.to_string(), alloc_port().map_err(|e| e.0)?);
             }
@@ -220,7 +290,9 @@ pub fn expand_vars(
         } else if let Some(v) = env.get(name) {
             v.clone()
         } else {
-            return Err(format!("${name} is used but not defined (no environment variable {name})"));
+            return Err(format!(
+                "${name} is used but not defined (no environment variable {name})"
+            ));
         };
         out.push_str(&value);
         rest = &after[len..];
@@ -231,7 +303,9 @@ pub fn expand_vars(
 
 /// The `TEST_NGINX_*` variables of the process environment.
 pub fn env_snapshot() -> HashMap<String, String> {
-    std::env::vars().filter(|(k, _)| k.starts_with("TEST_NGINX_")).collect()
+    std::env::vars()
+        .filter(|(k, _)| k.starts_with("TEST_NGINX_"))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,10 +349,10 @@ impl Default for ConfParts {
 }
 
 fn has_directive(conf: &str, name: &str) -> bool {
-    conf.lines().any(|l| {
-        let t = l.trim_start();
-        !t.starts_with('#') && t.split_whitespace().any(|w| w == name || w.trim_end_matches(';') == name && w.ends_with(';'))
-    })
+    conf.lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .flat_map(|l| l.split([';', '{', '}']))
+        .any(|stmt| stmt.split_whitespace().next() == Some(name))
 }
 
 /// Renders nginx.conf in the layout of Test::Nginx's template.
@@ -308,13 +382,26 @@ pub fn render_conf(p: &ConfParts, prefix: &Path, port: u16, nginx_v: &str) -> St
     c.push_str(&format!("    access_log {pre}/logs/access.log;\n"));
     let temps = [
         ("client_body_temp_path", "client_body_temp", ""),
-        ("proxy_temp_path", "proxy_temp", "--without-http_proxy_module"),
-        ("fastcgi_temp_path", "fastcgi_temp", "--without-http_fastcgi_module"),
-        ("uwsgi_temp_path", "uwsgi_temp", "--without-http_uwsgi_module"),
+        (
+            "proxy_temp_path",
+            "proxy_temp",
+            "--without-http_proxy_module",
+        ),
+        (
+            "fastcgi_temp_path",
+            "fastcgi_temp",
+            "--without-http_fastcgi_module",
+        ),
+        (
+            "uwsgi_temp_path",
+            "uwsgi_temp",
+            "--without-http_uwsgi_module",
+        ),
         ("scgi_temp_path", "scgi_temp", "--without-http_scgi_module"),
     ];
     for (directive, dir, without) in temps {
-        if (without.is_empty() || !nginx_v.contains(without)) && !has_directive(&p.http, directive) {
+        if (without.is_empty() || !nginx_v.contains(without)) && !has_directive(&p.http, directive)
+        {
             c.push_str(&format!("    {directive} {pre}/{dir};\n"));
         }
     }
@@ -342,10 +429,12 @@ pub fn render_conf(p: &ConfParts, prefix: &Path, port: u16, nginx_v: &str) -> St
 /// Creates `prefix/{conf,logs,html}` (removing an old prefix first).
 pub fn make_prefix(prefix: &Path) -> Result<(), Error> {
     if prefix.exists() {
-        fs::remove_dir_all(prefix).map_err(|e| Error(format!("remove {}: {e}", prefix.display())))?;
+        fs::remove_dir_all(prefix)
+            .map_err(|e| Error(format!("remove {}: {e}", prefix.display())))?;
     }
     for d in ["conf", "logs", "html"] {
-        fs::create_dir_all(prefix.join(d)).map_err(|e| Error(format!("mkdir {}/{d}: {e}", prefix.display())))?;
+        fs::create_dir_all(prefix.join(d))
+            .map_err(|e| Error(format!("mkdir {}/{d}: {e}", prefix.display())))?;
     }
     Ok(())
 }
@@ -362,7 +451,11 @@ pub fn write_html_file(prefix: &Path, name: &str, content: &[u8]) -> Result<Path
 
 /// Sets a file's mtime from a `touch -t` style date `[[CC]YY]MMDDhhmm[.ss]` (UTC).
 pub fn set_mtime(path: &Path, date: &str) -> Result<(), Error> {
-    let bad = || Error(format!("bad user_files date {date:?} (want CCYYMMDDhhmm[.ss])"));
+    let bad = || {
+        Error(format!(
+            "bad user_files date {date:?} (want CCYYMMDDhhmm[.ss])"
+        ))
+    };
     let (main, secs) = match date.split_once('.') {
         Some((m, s)) => (m, s.parse::<u64>().map_err(|_| bad())?),
         None => (date, 0),
@@ -379,7 +472,12 @@ pub fn set_mtime(path: &Path, date: &str) -> Result<(), Error> {
         _ => return Err(bad()),
     };
     let num = |s: &str| s.parse::<i64>().map_err(|_| bad());
-    let (mon, day, hh, mm) = (num(&rest[0..2])?, num(&rest[2..4])?, num(&rest[4..6])?, num(&rest[6..8])?);
+    let (mon, day, hh, mm) = (
+        num(&rest[0..2])?,
+        num(&rest[2..4])?,
+        num(&rest[4..6])?,
+        num(&rest[6..8])?,
+    );
     // days from civil (Howard Hinnant's algorithm)
     let y = if mon <= 2 { year - 1 } else { year };
     let era = if y >= 0 { y } else { y - 399 } / 400;
@@ -390,8 +488,12 @@ pub fn set_mtime(path: &Path, date: &str) -> Result<(), Error> {
     let days = era * 146097 + doe - 719468;
     let t = days * 86400 + hh * 3600 + mm * 60 + secs as i64;
     let when = std::time::UNIX_EPOCH + Duration::from_secs(t.max(0) as u64);
-    let f = fs::File::options().write(true).open(path).map_err(|e| Error(format!("{}: {e}", path.display())))?;
-    f.set_modified(when).map_err(|e| Error(format!("{}: {e}", path.display())))
+    let f = fs::File::options()
+        .write(true)
+        .open(path)
+        .map_err(|e| Error(format!("{}: {e}", path.display())))?;
+    f.set_modified(when)
+        .map_err(|e| Error(format!("{}: {e}", path.display())))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -406,7 +508,7 @@ pub enum Started {
     Exited { status: ExitStatus, output: String },
 }
 
-/// A running nginx master (own process group).
+/// A running nginx master (in the runner's process group, so Ctrl-C stops it too).
 #[derive(Debug)]
 pub struct NginxProcess {
     child: Option<Child>,
@@ -430,7 +532,8 @@ pub fn read_output(prefix: &Path) -> String {
 
 /// Starts `nginx -p prefix -c conf/nginx.conf` and waits until it runs or exits.
 pub fn spawn(nginx: &Path, prefix: &Path, startup_timeout: Duration) -> Result<Started, Error> {
-    let out = fs::File::create(prefix.join("nginx.out")).map_err(|e| Error(format!("create nginx.out: {e}")))?;
+    let out = fs::File::create(prefix.join("nginx.out"))
+        .map_err(|e| Error(format!("create nginx.out: {e}")))?;
     let err = out.try_clone().map_err(|e| Error(e.to_string()))?;
     let pidfile = prefix.join("logs/nginx.pid");
     let _ = fs::remove_file(&pidfile);
@@ -445,7 +548,6 @@ pub fn spawn(nginx: &Path, prefix: &Path, startup_timeout: Duration) -> Result<S
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)
-        .process_group(0)
         .spawn()
         .map_err(|e| Error(format!("cannot start {}: {e}", nginx.display())))?;
     let pid = child.id() as i32;
@@ -453,15 +555,26 @@ pub fn spawn(nginx: &Path, prefix: &Path, startup_timeout: Duration) -> Result<S
     let mut sleep = Duration::from_millis(1);
     loop {
         if let Some(status) = child.try_wait().map_err(|e| Error(e.to_string()))? {
-            return Ok(Started::Exited { status, output: read_output(prefix) });
+            return Ok(Started::Exited {
+                status,
+                output: read_output(prefix),
+            });
         }
         if let Ok(t) = fs::read_to_string(&pidfile) {
             if t.trim().parse::<i32>().ok() == Some(pid) {
-                return Ok(Started::Running(NginxProcess { child: Some(child), pid, prefix: prefix.to_path_buf() }));
+                return Ok(Started::Running(NginxProcess {
+                    child: Some(child),
+                    pid,
+                    prefix: prefix.to_path_buf(),
+                }));
             }
         }
         if start.elapsed() > startup_timeout {
-            let mut p = NginxProcess { child: Some(child), pid, prefix: prefix.to_path_buf() };
+            let mut p = NginxProcess {
+                child: Some(child),
+                pid,
+                prefix: prefix.to_path_buf(),
+            };
             p.stop(Duration::from_secs(1));
             return Err(Error(format!(
                 "nginx did not write its pid file within {:?}; output: {}",
@@ -519,35 +632,34 @@ impl NginxProcess {
         }
     }
 
-    /// Graceful stop: SIGQUIT, then SIGTERM, then SIGKILL to the whole process group.
+    /// Graceful stop: SIGQUIT, then SIGTERM, then SIGKILL (master and workers).
     pub fn stop(&mut self, grace: Duration) -> Stopped {
         let mut problems = Vec::new();
-        if self.child.is_none() {
-            return Stopped { status: None, problems };
-        }
-        let mut status = None;
-        if let Ok(Some(s)) = self.child.as_mut().unwrap().try_wait() {
+        let Some(child) = self.child.as_mut() else {
+            return Stopped {
+                status: None,
+                problems,
+            };
+        };
+        let mut status;
+        if let Ok(Some(s)) = child.try_wait() {
             problems.push(format!("nginx master exited before the stop ({s})"));
             status = Some(s);
         } else {
             signal(self.pid, libc::SIGQUIT);
-            status = status.or_else(|| self.wait_for(grace));
+            status = self.wait_for(grace);
             if status.is_none() {
                 problems.push(format!("nginx did not exit within {grace:?} of SIGQUIT"));
                 signal(self.pid, libc::SIGTERM);
                 status = self.wait_for(Duration::from_secs(2));
             }
             if status.is_none() {
-                signal(-self.pid, libc::SIGKILL);
+                let workers = self.children();
+                signal(self.pid, libc::SIGKILL);
+                for w in workers {
+                    signal(w, libc::SIGKILL);
+                }
                 status = self.wait_for(Duration::from_secs(2));
-            }
-        }
-        // anything left in the group (orphaned workers)?
-        if signal(-self.pid, 0) {
-            std::thread::sleep(Duration::from_millis(50));
-            if signal(-self.pid, 0) {
-                problems.push("nginx processes were left behind after the master exited; killed".into());
-                signal(-self.pid, libc::SIGKILL);
             }
         }
         if let Some(s) = status {
@@ -565,13 +677,20 @@ impl NginxProcess {
     /// The pids of the master's children (the workers), from /proc.
     pub fn children(&self) -> Vec<i32> {
         let mut out = Vec::new();
-        let Ok(rd) = fs::read_dir("/proc") else { return out };
+        let Ok(rd) = fs::read_dir("/proc") else {
+            return out;
+        };
         for e in rd.flatten() {
-            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                continue;
+            };
             if let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) {
                 // pid (comm) state ppid ...
                 if let Some(after) = stat.rfind(')').map(|p| &stat[p + 1..]) {
-                    let ppid = after.split_whitespace().nth(1).and_then(|s| s.parse::<i32>().ok());
+                    let ppid = after
+                        .split_whitespace()
+                        .nth(1)
+                        .and_then(|s| s.parse::<i32>().ok());
                     if ppid == Some(self.pid) {
                         out.push(pid);
                     }
@@ -585,7 +704,11 @@ impl NginxProcess {
 impl Drop for NginxProcess {
     fn drop(&mut self) {
         if self.child.is_some() {
-            signal(-self.pid, libc::SIGKILL);
+            let workers = self.children();
+            signal(self.pid, libc::SIGKILL);
+            for w in workers {
+                signal(w, libc::SIGKILL);
+            }
             if let Some(c) = self.child.as_mut() {
                 let _ = c.wait();
             }
@@ -596,8 +719,8 @@ impl Drop for NginxProcess {
 // ---------------------------------------------------------------------------------------------
 // work directories
 
-/// A per-process directory `target/test-nginx/<label>-<pid>/`; stale siblings left by dead
-/// processes are removed when it is created.
+/// A per-process directory `target/test-nginx/<label>-<pid>/`; those of earlier runs with the
+/// same label (dead processes) are removed when it is created.
 pub fn work_dir(paths: &Paths, label: &str) -> Result<PathBuf, Error> {
     let base = match std::env::var_os("TEST_NGINX_WORK_DIR") {
         Some(d) => PathBuf::from(d),
@@ -607,9 +730,11 @@ pub fn work_dir(paths: &Paths, label: &str) -> Result<PathBuf, Error> {
     if let Ok(rd) = fs::read_dir(&base) {
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if let Some((_, pid)) = name.rsplit_once('-') {
+            if let Some((_, pid)) = name.rsplit_once('-').filter(|(l, _)| *l == label) {
                 if let Ok(pid) = pid.parse::<i32>() {
-                    if pid != std::process::id() as i32 && !Path::new(&format!("/proc/{pid}")).exists() {
+                    if pid != std::process::id() as i32
+                        && !Path::new(&format!("/proc/{pid}")).exists()
+                    {
                         let _ = fs::remove_dir_all(e.path());
                     }
                 }
@@ -664,7 +789,10 @@ impl Default for NginxConfig {
 impl NginxConfig {
     /// A config with the given `server {}` directives.
     pub fn server(server: &str) -> Self {
-        NginxConfig { server: server.into(), ..Default::default() }
+        NginxConfig {
+            server: server.into(),
+            ..Default::default()
+        }
     }
 
     /// Adds a file under `html/`.
@@ -708,7 +836,11 @@ fn api_work_dir(paths: &Paths) -> Result<PathBuf, Error> {
 impl Nginx {
     /// Writes the prefix and starts nginx; returns once it listens.
     pub fn start(cfg: NginxConfig) -> Result<Nginx, Error> {
-        let paths = paths(if cfg.modules.is_some() { DefaultModules::None } else { DefaultModules::Jwt })?;
+        let paths = paths(if cfg.modules.is_some() {
+            DefaultModules::None
+        } else {
+            DefaultModules::Jwt
+        })?;
         let dir = api_work_dir(&paths)?;
         let prefix = dir.join(format!("nginx-{}", API_SEQ.fetch_add(1, Ordering::SeqCst)));
         make_prefix(&prefix)?;
@@ -736,7 +868,9 @@ impl Nginx {
                         "nginx failed to start ({status}); prefix {}\n{output}{log}",
                         prefix.display()
                     );
-                    if !(output.contains("Address already in use") || log.contains("Address already in use")) {
+                    if !(output.contains("Address already in use")
+                        || log.contains("Address already in use"))
+                    {
                         break;
                     }
                 }
@@ -821,8 +955,14 @@ impl Nginx {
     }
 
     fn exchange(&self, bytes: &[u8], head: bool) -> Result<Response, Error> {
-        let raw = http::exchange(self.addr(), &[bytes.to_vec()], Duration::ZERO, self.timeout, ReadUntil::OneResponse { head })
-            .map_err(|e| Error(format!("request to nginx on port {}: {e}", self.port())))?;
+        let raw = http::exchange(
+            self.addr(),
+            &[bytes.to_vec()],
+            Duration::ZERO,
+            self.timeout,
+            ReadUntil::OneResponse { head },
+        )
+        .map_err(|e| Error(format!("request to nginx on port {}: {e}", self.port())))?;
         match http::parse_response(&raw, head, true) {
             http::Parsed::Complete(r, _) => Ok(r),
             http::Parsed::Error(e) => Err(Error(format!("bad response: {e}"))),
@@ -845,11 +985,20 @@ impl Nginx {
     /// configuration (the old one keeps running then).
     pub fn reload(&mut self, cfg: Option<NginxConfig>) -> Result<(), Error> {
         if let Some(cfg) = cfg {
-            let conf = Self::render(&cfg, &self.paths, &self.prefix, self.port(), &mut self.rand_ports)?;
-            fs::write(self.prefix.join("conf/nginx.conf"), conf).map_err(|e| Error(e.to_string()))?;
+            let conf = Self::render(
+                &cfg,
+                &self.paths,
+                &self.prefix,
+                self.port(),
+                &mut self.rand_ports,
+            )?;
+            fs::write(self.prefix.join("conf/nginx.conf"), conf)
+                .map_err(|e| Error(e.to_string()))?;
         }
         let log_path = self.prefix.join("logs/error.log");
-        let log_len = fs::metadata(&log_path).map(|m| m.len() as usize).unwrap_or(0);
+        let log_len = fs::metadata(&log_path)
+            .map(|m| m.len() as usize)
+            .unwrap_or(0);
         let old: HashSet<i32> = self.proc.children().into_iter().collect();
         if !self.proc.signal(libc::SIGHUP) {
             return Err(Error("nginx is not running".into()));
@@ -860,7 +1009,9 @@ impl Nginx {
             let log = fs::read(&log_path).unwrap_or_default();
             let new_log = String::from_utf8_lossy(log.get(log_len..).unwrap_or_default());
             if new_log.contains("[emerg]") {
-                return Err(Error(format!("nginx rejected the new configuration:\n{new_log}")));
+                return Err(Error(format!(
+                    "nginx rejected the new configuration:\n{new_log}"
+                )));
             }
             let children = self.proc.children();
             let has_new = children.iter().any(|p| !old.contains(p));
@@ -879,7 +1030,9 @@ impl Nginx {
                 return Err(Error(format!("nginx exited during reload:\n{new_log}")));
             }
             if Instant::now() > end {
-                return Err(Error(format!("reload did not complete within 10s:\n{new_log}")));
+                return Err(Error(format!(
+                    "reload did not complete within 10s:\n{new_log}"
+                )));
             }
         }
     }
@@ -892,7 +1045,10 @@ impl Nginx {
         let log = self.error_log();
         let mut problems = st.problems;
         for line in log.lines() {
-            if line.contains("[alert]") || line.contains("[emerg]") || line.contains("exited on signal") {
+            if line.contains("[alert]")
+                || line.contains("[emerg]")
+                || line.contains("exited on signal")
+            {
                 problems.push(format!("error.log: {line}"));
             }
         }
@@ -902,7 +1058,11 @@ impl Nginx {
             }
             Ok(log)
         } else {
-            Err(Error(format!("{} (prefix kept: {})", problems.join("; "), self.prefix.display())))
+            Err(Error(format!(
+                "{} (prefix kept: {})",
+                problems.join("; "),
+                self.prefix.display()
+            )))
         }
     }
 }
@@ -923,7 +1083,10 @@ impl Drop for Nginx {
 /// The per-block `$TEST_NGINX_*` values.
 pub fn block_vars(prefix: &Path, port: u16) -> HashMap<String, String> {
     let mut v = HashMap::new();
-    v.insert("TEST_NGINX_HTML_DIR".into(), prefix.join("html").display().to_string());
+    v.insert(
+        "TEST_NGINX_HTML_DIR".into(),
+        prefix.join("html").display().to_string(),
+    );
     v.insert("TEST_NGINX_SERVROOT".into(), prefix.display().to_string());
     v.insert("TEST_NGINX_SERVER_PORT".into(), port.to_string());
     v.insert("TEST_NGINX_PORT".into(), port.to_string());
@@ -940,14 +1103,29 @@ mod tests {
         let mut env = HashMap::new();
         env.insert("TEST_NGINX_FOO".to_string(), "bar".to_string());
         let mut rp = HashMap::new();
-        let s = expand_vars("a $TEST_NGINX_HTML_DIR/x $TEST_NGINX_PORT;$TEST_NGINX_FOO.", &vars, &env, &mut rp).unwrap();
+        let s = expand_vars(
+            "a $TEST_NGINX_HTML_DIR/x $TEST_NGINX_PORT;$TEST_NGINX_FOO.",
+            &vars,
+            &env,
+            &mut rp,
+        )
+        .unwrap();
         assert_eq!(s, "a /p/html/x 1234;bar.");
         let e = expand_vars("$TEST_NGINX_NOPE", &vars, &env, &mut rp).unwrap_err();
         assert!(e.contains("TEST_NGINX_NOPE"));
-        let a = expand_vars("$TEST_NGINX_RAND_PORT_1 $TEST_NGINX_RAND_PORT_1", &vars, &env, &mut rp).unwrap();
+        let a = expand_vars(
+            "$TEST_NGINX_RAND_PORT_1 $TEST_NGINX_RAND_PORT_1",
+            &vars,
+            &env,
+            &mut rp,
+        )
+        .unwrap();
         let (x, y) = a.split_once(' ').unwrap();
         assert_eq!(x, y);
-        assert_eq!(expand_vars("$nginx_var $TEST_", &vars, &env, &mut rp).unwrap(), "$nginx_var $TEST_");
+        assert_eq!(
+            expand_vars("$nginx_var $TEST_", &vars, &env, &mut rp).unwrap(),
+            "$nginx_var $TEST_"
+        );
     }
 
     #[test]
@@ -959,7 +1137,12 @@ mod tests {
             server: "location /t { return 200; }".into(),
             ..ConfParts::default()
         };
-        let c = render_conf(&parts, Path::new("/pre"), 4321, "--without-http_scgi_module");
+        let c = render_conf(
+            &parts,
+            Path::new("/pre"),
+            4321,
+            "--without-http_scgi_module",
+        );
         assert!(c.contains("load_module /m.so;\n"));
         assert!(c.find("load_module").unwrap() < c.find("daemon off;").unwrap());
         assert!(c.contains("listen 127.0.0.1:4321;"));

@@ -56,6 +56,8 @@ pub struct Block {
     pub sections: Vec<Section>,
     /// Whether this block runs, given `ONLY`, `SKIP` and `LAST` in the file.
     pub selected: Selection,
+    /// A format error in the block (malformed or duplicate section...): the block fails.
+    pub error: Option<String>,
 }
 
 /// Whether a block is run.
@@ -97,7 +99,8 @@ impl Section {
         chain.extend(append);
         let mut v = PVal::Str(self.raw.as_bytes().to_vec());
         for f in &chain {
-            v = apply_filter(f, v).map_err(|e| format!("--- {} (line {}): {e}", self.name, self.line))?;
+            v = apply_filter(f, v)
+                .map_err(|e| format!("--- {} (line {}): {e}", self.name, self.line))?;
         }
         Ok(v)
     }
@@ -151,12 +154,17 @@ fn apply_filter(name: &str, v: PVal) -> Result<PVal, String> {
         }),
         "eval" => match v {
             PVal::Str(s) => {
-                let src = String::from_utf8(s).map_err(|_| "eval section is not UTF-8".to_string())?;
+                let src =
+                    String::from_utf8(s).map_err(|_| "eval section is not UTF-8".to_string())?;
                 perl::eval(&src)?
             }
             _ => return Err("eval applied twice".into()),
         },
-        other => return Err(format!("unsupported filter '{other}' (supported: eval chomp chop unchomp trim norm)")),
+        other => {
+            return Err(format!(
+                "unsupported filter '{other}' (supported: eval chomp chop unchomp trim norm)"
+            ))
+        }
     })
 }
 
@@ -204,8 +212,14 @@ pub fn parse_file(path: &Path, display: &str, text: &str) -> Result<TestFile, St
     let mut blocks = Vec::new();
     let mut i = data_idx + 1;
     // Test::Base's `<<< perl >>>` pre-eval is not supported.
-    if lines[i..].iter().find(|l| !l.trim().is_empty()).is_some_and(|l| l.trim_start().starts_with("<<<")) {
-        return Err(format!("{display}: `<<< ... >>>` pre-eval code after __DATA__ is not supported"));
+    if lines[i..]
+        .iter()
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|l| l.trim_start().starts_with("<<<"))
+    {
+        return Err(format!(
+            "{display}: `<<< ... >>>` pre-eval code after __DATA__ is not supported"
+        ));
     }
     // Anything before the first `===` is ignored, as Test::Base does.
     while i < lines.len() && !lines[i].starts_with("===") {
@@ -217,12 +231,14 @@ pub fn parse_file(path: &Path, display: &str, text: &str) -> Result<TestFile, St
         while i < lines.len() && !lines[i].starts_with("===") {
             i += 1;
         }
-        blocks.push(parse_block(&lines[start..i], start + 1, display)?);
+        blocks.push(parse_block(&lines[start..i], start + 1, display));
     }
 
     // ONLY / SKIP / LAST, as Test::Base: the first ONLY block alone runs; SKIP blocks are
     // dropped; blocks after a LAST are dropped.
-    let only = blocks.iter().position(|b| b.sections.iter().any(|s| s.name == "ONLY"));
+    let only = blocks
+        .iter()
+        .position(|b| b.sections.iter().any(|s| s.name == "ONLY"));
     let mut last_seen = false;
     for (k, b) in blocks.iter_mut().enumerate() {
         b.selected = if let Some(o) = only {
@@ -243,7 +259,12 @@ pub fn parse_file(path: &Path, display: &str, text: &str) -> Result<TestFile, St
         }
     }
 
-    Ok(TestFile { path: path.to_path_buf(), display: display.to_string(), preamble, blocks })
+    Ok(TestFile {
+        path: path.to_path_buf(),
+        display: display.to_string(),
+        preamble,
+        blocks,
+    })
 }
 
 /// Parses a section header line `--- name filters` (Test::Base: `^--- +\(?(\w+)\)? *(.*)?\n`).
@@ -254,22 +275,50 @@ fn section_header(line: &str) -> Option<(String, String)> {
         return None; // at least one space after ---
     }
     let rest = rest_trim.strip_prefix('(').unwrap_or(rest_trim);
-    let name_len = rest.bytes().take_while(|c| c.is_ascii_alphanumeric() || *c == b'_').count();
+    let name_len = rest
+        .bytes()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        .count();
     if name_len == 0 {
         return None;
     }
     let name = rest[..name_len].to_string();
     let rest = &rest[name_len..];
     let rest = rest.strip_prefix(')').unwrap_or(rest);
-    let filters = rest.trim_start_matches(' ').trim_end_matches(['\n', '\r']).to_string();
+    let filters = rest
+        .trim_start_matches(' ')
+        .trim_end_matches(['\n', '\r'])
+        .to_string();
     Some((name, filters))
 }
 
-fn parse_block(lines: &[&str], first_line: usize, display: &str) -> Result<Block, String> {
-    let name = lines[0].trim_start_matches("===").trim_end().trim_start_matches([' ', '\t']).to_string();
+fn parse_block(lines: &[&str], first_line: usize, display: &str) -> Block {
+    let name = lines[0]
+        .trim_start_matches("===")
+        .trim_end()
+        .trim_start_matches([' ', '\t'])
+        .to_string();
     let mut sections: Vec<Section> = Vec::new();
+    let error = parse_sections(lines, first_line, display, &mut sections).err();
+    Block {
+        line: first_line,
+        name,
+        sections,
+        selected: Selection::Run,
+        error,
+    }
+}
+
+fn parse_sections(
+    lines: &[&str],
+    first_line: usize,
+    display: &str,
+    sections: &mut Vec<Section>,
+) -> Result<(), String> {
     let mut current: Option<(String, String, usize, Vec<&str>)> = None;
-    let finish = |cur: Option<(String, String, usize, Vec<&str>)>, sections: &mut Vec<Section>| -> Result<(), String> {
+    let finish = |cur: Option<(String, String, usize, Vec<&str>)>,
+                  sections: &mut Vec<Section>|
+     -> Result<(), String> {
         let Some((name, filters, line, body)) = cur else {
             return Ok(());
         };
@@ -279,18 +328,29 @@ fn parse_block(lines: &[&str], first_line: usize, display: &str) -> Result<Block
         if sections.iter().any(|s| s.name == name) {
             return Err(format!("{display}:{line}: duplicate section --- {name}"));
         }
-        sections.push(Section { name, filters, raw, line });
+        sections.push(Section {
+            name,
+            filters,
+            raw,
+            line,
+        });
         Ok(())
     };
     for (k, l) in lines.iter().enumerate().skip(1) {
         if let Some((sname, filters)) = section_header(l) {
-            finish(current.take(), &mut sections)?;
+            finish(current.take(), sections)?;
             current = Some((sname, filters, first_line + k, Vec::new()));
         } else {
             // `---name` (no space) is not a section line for Test::Base: it would silently
             // become text of the previous section, so reject it.
-            if l.starts_with("---") && l[3..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(format!("{display}:{}: malformed section line {:?} (need `--- name`)", first_line + k, l.trim_end()));
+            if l.starts_with("---")
+                && l[3..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            {
+                return Err(format!(
+                    "{display}:{}: malformed section line {:?} (need `--- name`)",
+                    first_line + k,
+                    l.trim_end()
+                ));
             }
             match current.as_mut() {
                 Some(cur) => cur.3.push(l),
@@ -307,8 +367,7 @@ fn parse_block(lines: &[&str], first_line: usize, display: &str) -> Result<Block
             }
         }
     }
-    finish(current.take(), &mut sections)?;
-    Ok(Block { line: first_line, name, sections, selected: Selection::Run })
+    finish(current.take(), sections)
 }
 
 /// Handles the one-line form `--- name filters: value`.
@@ -321,7 +380,8 @@ fn split_one_line(
 ) -> Result<(String, String), String> {
     // Test::Base: if ($filters =~ /:(\s|\z)/) { ... split /\s*:(?:\s+|\z)/, $filters, 2 }
     let b = filters.as_bytes();
-    let pos = (0..b.len()).find(|&k| b[k] == b':' && (k + 1 == b.len() || b[k + 1].is_ascii_whitespace()));
+    let pos = (0..b.len())
+        .find(|&k| b[k] == b':' && (k + 1 == b.len() || b[k + 1].is_ascii_whitespace()));
     let Some(pos) = pos else {
         return Ok((filters.to_string(), body));
     };
@@ -334,11 +394,20 @@ fn split_one_line(
 }
 
 fn parse_preamble(text: &str) -> Preamble {
-    let mut p = Preamble { repeat_each: 1, ..Preamble::default() };
+    let mut p = Preamble {
+        repeat_each: 1,
+        ..Preamble::default()
+    };
     // strip comments (roughly: `#` to end of line, outside of quotes is not tracked)
     let code: String = text
         .lines()
-        .map(|l| if l.trim_start().starts_with('#') { "" } else { l })
+        .map(|l| {
+            if l.trim_start().starts_with('#') {
+                ""
+            } else {
+                l
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n");
     let call_arg = |name: &str| -> Vec<String> {
@@ -347,7 +416,9 @@ fn parse_preamble(text: &str) -> Preamble {
         while let Some(pos) = code[from..].find(name) {
             let at = from + pos;
             from = at + name.len();
-            let before_ok = at == 0 || !code.as_bytes()[at - 1].is_ascii_alphanumeric() && code.as_bytes()[at - 1] != b'_';
+            let before_ok = at == 0
+                || !code.as_bytes()[at - 1].is_ascii_alphanumeric()
+                    && code.as_bytes()[at - 1] != b'_';
             let after = code[from..].trim_start();
             if before_ok && after.starts_with('(') {
                 if let Some(end) = after.find(')') {
@@ -382,11 +453,14 @@ fn parse_preamble(text: &str) -> Preamble {
     }
     for a in call_arg("env_to_nginx") {
         match perl::eval(&a) {
-            Ok(PVal::Str(s)) => p.env_to_nginx.push(String::from_utf8_lossy(&s).into_owned()),
+            Ok(PVal::Str(s)) => p
+                .env_to_nginx
+                .push(String::from_utf8_lossy(&s).into_owned()),
             Ok(PVal::List(items)) => {
                 for i in items {
                     if let PVal::Str(s) = i {
-                        p.env_to_nginx.push(String::from_utf8_lossy(&s).into_owned());
+                        p.env_to_nginx
+                            .push(String::from_utf8_lossy(&s).into_owned());
                     }
                 }
             }
@@ -409,8 +483,13 @@ fn parse_preamble(text: &str) -> Preamble {
     while let Some(pos) = code[from..].find("$ENV{") {
         let at = from + pos + 5;
         from = at;
-        let Some(close) = code[at..].find('}') else { break };
-        let name = code[at..at + close].trim().trim_matches(['"', '\'']).to_string();
+        let Some(close) = code[at..].find('}') else {
+            break;
+        };
+        let name = code[at..at + close]
+            .trim()
+            .trim_matches(['"', '\''])
+            .to_string();
         let after = code[at + close + 1..].trim_start();
         let (only_unset, rhs) = if let Some(r) = after.strip_prefix("||=") {
             (true, r)
@@ -426,7 +505,8 @@ fn parse_preamble(text: &str) -> Preamble {
         };
         let Some(end) = rhs.find(';') else { continue };
         if let Ok(PVal::Str(v)) = perl::eval(&rhs[..end]) {
-            p.env_defaults.push((name, String::from_utf8_lossy(&v).into_owned(), only_unset));
+            p.env_defaults
+                .push((name, String::from_utf8_lossy(&v).into_owned(), only_unset));
         }
     }
     p
@@ -498,7 +578,10 @@ GET /
         assert_eq!(f.preamble.repeat_each, 2);
         assert!(f.preamble.no_root_location);
         assert_eq!(f.preamble.log_level.as_deref(), Some("warn"));
-        assert_eq!(f.preamble.env_defaults, vec![("TEST_NGINX_FOO".into(), "bar".into(), true)]);
+        assert_eq!(
+            f.preamble.env_defaults,
+            vec![("TEST_NGINX_FOO".into(), "bar".into(), true)]
+        );
         assert_eq!(f.blocks.len(), 4);
         let b = &f.blocks[0];
         assert_eq!(b.line, 12);
@@ -520,8 +603,20 @@ GET /
                 "no_error_log"
             ]
         );
-        let get = |n: &str| b.sections.iter().find(|s| s.name == n).unwrap().value().unwrap();
-        assert_eq!(get("config"), PVal::Str(b"    location /p { jwt_verify on; alias $TEST_NGINX_HTML_DIR/p.txt; }\n".to_vec()));
+        let get = |n: &str| {
+            b.sections
+                .iter()
+                .find(|s| s.name == n)
+                .unwrap()
+                .value()
+                .unwrap()
+        };
+        assert_eq!(
+            get("config"),
+            PVal::Str(
+                b"    location /p { jwt_verify on; alias $TEST_NGINX_HTML_DIR/p.txt; }\n".to_vec()
+            )
+        );
         assert_eq!(get("error_code"), PVal::Str(b"401".to_vec()));
         assert_eq!(get("response_body_like"), PVal::Str(b"^<html>".to_vec()));
         assert_eq!(get("response_body"), PVal::Str(b"a".to_vec()));
@@ -539,7 +634,11 @@ GET /
     fn only_wins() {
         let t = "__DATA__\n=== A\n--- request: GET /\n=== B\n--- ONLY\n--- request: GET /\n=== C\n--- ONLY\n";
         let f = parse_file(Path::new("x.t"), "x.t", t).unwrap();
-        let sel: Vec<bool> = f.blocks.iter().map(|b| b.selected == Selection::Run).collect();
+        let sel: Vec<bool> = f
+            .blocks
+            .iter()
+            .map(|b| b.selected == Selection::Run)
+            .collect();
         assert_eq!(sel, [false, true, false]);
     }
 
@@ -552,33 +651,76 @@ GET /
         assert_eq!(trim(b"  x\n y \n\t"), b"  x\n y \n");
     }
 
+    fn block_error(t: &str) -> String {
+        parse_file(Path::new("x.t"), "x.t", t).unwrap().blocks[0]
+            .error
+            .clone()
+            .unwrap_or_default()
+    }
+
     #[test]
     fn section_errors() {
-        let dup = "__DATA__\n=== A\n--- config\n--- config\n";
-        assert!(parse_file(Path::new("x.t"), "x.t", dup).unwrap_err().contains("duplicate"));
-        let extra = "__DATA__\n=== A\n--- error_code: 200\nfoo\n";
-        assert!(parse_file(Path::new("x.t"), "x.t", extra).unwrap_err().contains("extra lines"));
-        let s = Section { name: "x".into(), filters: vec!["bogus".into()], raw: "a".into(), line: 1 };
+        assert!(block_error("__DATA__\n=== A\n--- config\n--- config\n").contains("duplicate"));
+        assert!(block_error("__DATA__\n=== A\n--- error_code: 200\nfoo\n").contains("extra lines"));
+        assert!(
+            block_error("__DATA__\n=== A\n--- config\n---error_code: 200\n").contains("malformed")
+        );
+        assert!(block_error("__DATA__\n=== A\n-- config\n").contains("malformed"));
+        assert_eq!(
+            block_error("__DATA__\n=== A\ndescription\n--- config\n-- x\n"),
+            ""
+        );
+        let s = Section {
+            name: "x".into(),
+            filters: vec!["bogus".into()],
+            raw: "a".into(),
+            line: 1,
+        };
         assert!(s.value().unwrap_err().contains("unsupported filter"));
-        let s = Section { name: "x".into(), filters: vec!["-trim".into()], raw: "\na\n\n".into(), line: 1 };
+        let s = Section {
+            name: "x".into(),
+            filters: vec!["-trim".into()],
+            raw: "\na\n\n".into(),
+            line: 1,
+        };
         assert_eq!(s.value().unwrap(), PVal::Str(b"\na\n\n".to_vec()));
-        let s = Section { name: "x".into(), filters: vec!["eval".into()], raw: "\"a\\r\\n\" x 2\n".into(), line: 1 };
+        let s = Section {
+            name: "x".into(),
+            filters: vec!["eval".into()],
+            raw: "\"a\\r\\n\" x 2\n".into(),
+            line: 1,
+        };
         assert_eq!(s.value().unwrap(), PVal::Str(b"a\r\na\r\n".to_vec()));
         assert!(parse_file(Path::new("x.t"), "x.t", "no data\n").is_err());
     }
 
     #[test]
     fn header_forms() {
-        assert_eq!(section_header("--- config\n"), Some(("config".into(), "".into())));
-        assert_eq!(section_header("--- error_code: 401\n"), Some(("error_code".into(), ": 401".into())));
-        assert_eq!(section_header("--- request eval\n"), Some(("request".into(), "eval".into())));
+        assert_eq!(
+            section_header("--- config\n"),
+            Some(("config".into(), "".into()))
+        );
+        assert_eq!(
+            section_header("--- error_code: 401\n"),
+            Some(("error_code".into(), ": 401".into()))
+        );
+        assert_eq!(
+            section_header("--- request eval\n"),
+            Some(("request".into(), "eval".into()))
+        );
         assert_eq!(section_header("---config\n"), None);
         assert_eq!(section_header("--- \n"), None);
-        assert_eq!(split_one_line("e", ": 401", String::new(), "", 1).unwrap(), ("".into(), "401".into()));
+        assert_eq!(
+            split_one_line("e", ": 401", String::new(), "", 1).unwrap(),
+            ("".into(), "401".into())
+        );
         assert_eq!(
             split_one_line("e", "eval: \"a: b\"", String::new(), "", 1).unwrap(),
             ("eval".into(), "\"a: b\"".into())
         );
-        assert_eq!(split_one_line("e", "chomp", "x\n".into(), "", 1).unwrap(), ("chomp".into(), "x\n".into()));
+        assert_eq!(
+            split_one_line("e", "chomp", "x\n".into(), "", 1).unwrap(),
+            ("chomp".into(), "x\n".into())
+        );
     }
 }

@@ -83,12 +83,16 @@ pub fn escape_bytes(b: &[u8]) -> String {
 
 /// Evaluates the body of an `eval` section.
 pub fn eval(src: &str) -> Result<PVal, String> {
-    let mut p = Parser { s: src.as_bytes(), i: 0 };
+    let mut p = Parser {
+        s: src.as_bytes(),
+        i: 0,
+    };
     p.skip_ws();
     if p.eof() {
         return Err("empty eval section".into());
     }
-    let mut items = vec![p.expr()?];
+    let mut items = Vec::new();
+    push_flat(&mut items, p.expr()?);
     loop {
         p.skip_ws();
         if p.eat(b",") || p.eat(b"=>") {
@@ -96,7 +100,7 @@ pub fn eval(src: &str) -> Result<PVal, String> {
             if p.eof() || p.peek() == Some(b';') {
                 break;
             }
-            items.push(p.expr()?);
+            push_flat(&mut items, p.expr()?);
             continue;
         }
         break;
@@ -106,9 +110,23 @@ pub fn eval(src: &str) -> Result<PVal, String> {
         p.skip_ws();
     }
     if !p.eof() {
-        return Err(p.err("unexpected input (only Perl string/qr/array literals with `.` and `x` are supported)"));
+        return Err(p.err(
+            "unexpected input (only Perl string/qr/array literals with `.` and `x` are supported)",
+        ));
     }
-    Ok(if items.len() == 1 { items.pop().unwrap() } else { PVal::List(items) })
+    Ok(if items.len() == 1 {
+        items.pop().unwrap()
+    } else {
+        PVal::List(items)
+    })
+}
+
+/// Perl flattens parenthesised lists into the enclosing list; array refs stay nested.
+fn push_flat(items: &mut Vec<PVal>, (v, flat): (PVal, bool)) {
+    match v {
+        PVal::List(inner) if flat => items.extend(inner),
+        v => items.push(v),
+    }
 }
 
 struct Parser<'a> {
@@ -116,7 +134,7 @@ struct Parser<'a> {
     i: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn eof(&self) -> bool {
         self.i >= self.s.len()
     }
@@ -139,7 +157,10 @@ impl Parser<'_> {
     }
 
     fn err(&self, msg: &str) -> String {
-        let line = 1 + self.s[..self.i.min(self.s.len())].iter().filter(|&&c| c == b'\n').count();
+        let line = 1 + self.s[..self.i.min(self.s.len())]
+            .iter()
+            .filter(|&&c| c == b'\n')
+            .count();
         let rest: String = String::from_utf8_lossy(&self.s[self.i.min(self.s.len())..])
             .chars()
             .take(30)
@@ -164,32 +185,33 @@ impl Parser<'_> {
         }
     }
 
-    /// expr := rep ('.' rep)*
-    fn expr(&mut self) -> Result<PVal, String> {
-        let mut v = self.rep()?;
+    /// expr := rep ('.' rep)*; also tells whether the value is a flattenable (paren) list.
+    fn expr(&mut self) -> Result<(PVal, bool), String> {
+        let (mut v, mut flat) = self.rep()?;
         loop {
             self.skip_ws();
             // `.` but not `..` (range) nor a number like `.5`
             if self.peek() == Some(b'.') && self.peek_at(1) != Some(b'.') {
                 self.i += 1;
                 self.skip_ws();
-                let r = self.rep()?;
+                let (r, _) = self.rep()?;
                 v = PVal::Str(concat(self, v, r)?);
+                flat = false;
             } else {
-                return Ok(v);
+                return Ok((v, flat));
             }
         }
     }
 
     /// rep := primary ('x' count)*
-    fn rep(&mut self) -> Result<PVal, String> {
-        let (mut v, mut paren_list) = self.primary()?;
+    fn rep(&mut self) -> Result<(PVal, bool), String> {
+        let (mut v, paren_list) = self.primary()?;
         loop {
             self.skip_ws();
             let is_x = self.peek() == Some(b'x')
                 && matches!(self.peek_at(1), Some(c) if c.is_ascii_digit() || c.is_ascii_whitespace() || c == b'(');
             if !is_x {
-                return Ok(v);
+                return Ok((v, paren_list));
             }
             self.i += 1;
             self.skip_ws();
@@ -216,14 +238,15 @@ impl Parser<'_> {
                 let s = to_str(self, v)?;
                 PVal::Str(s.repeat(n))
             };
-            paren_list = false;
         }
     }
 
     /// Returns the value and whether it was a parenthesised list (for list repetition).
     fn primary(&mut self) -> Result<(PVal, bool), String> {
         self.skip_ws();
-        let c = self.peek().ok_or_else(|| self.err("unexpected end of input"))?;
+        let c = self
+            .peek()
+            .ok_or_else(|| self.err("unexpected end of input"))?;
         match c {
             b'"' => {
                 self.i += 1;
@@ -253,7 +276,10 @@ impl Parser<'_> {
                 let start = self.i;
                 self.i += 1;
                 while let Some(c) = self.peek() {
-                    if c.is_ascii_digit() || c == b'_' || (c == b'.' && self.peek_at(1).is_some_and(|d| d.is_ascii_digit())) {
+                    if c.is_ascii_digit()
+                        || c == b'_'
+                        || (c == b'.' && self.peek_at(1).is_some_and(|d| d.is_ascii_digit()))
+                    {
                         self.i += 1;
                     } else {
                         break;
@@ -277,13 +303,21 @@ impl Parser<'_> {
                         break;
                     }
                 }
-                let word = std::str::from_utf8(&self.s[start..self.i]).unwrap().to_string();
+                let word = std::str::from_utf8(&self.s[start..self.i])
+                    .unwrap()
+                    .to_string();
                 match word.as_str() {
                     "undef" => Ok((PVal::Undef, false)),
                     "q" | "qq" | "qr" => {
                         self.skip_ws();
-                        let open = self.peek().ok_or_else(|| self.err("missing quote delimiter"))?;
-                        if open.is_ascii_alphanumeric() || open == b'_' || open == b',' || open == b';' {
+                        let open = self
+                            .peek()
+                            .ok_or_else(|| self.err("missing quote delimiter"))?;
+                        if open.is_ascii_alphanumeric()
+                            || open == b'_'
+                            || open == b','
+                            || open == b';'
+                        {
                             return Err(self.err(&format!("bad delimiter after {word}")));
                         }
                         self.i += 1;
@@ -314,8 +348,18 @@ impl Parser<'_> {
                                 let pat = String::from_utf8(body.to_vec())
                                     .map_err(|_| self.err("qr// pattern is not UTF-8"))?;
                                 check_no_interpolation(&pat, true).map_err(|e| self.err(&e))?;
-                                let pat = if close == b'/' { pat.replace("\\/", "/") } else { pat };
-                                Ok((PVal::Regex { pat, flags: flags.to_string() }, false))
+                                let pat = if close == b'/' {
+                                    pat.replace("\\/", "/")
+                                } else {
+                                    pat
+                                };
+                                Ok((
+                                    PVal::Regex {
+                                        pat,
+                                        flags: flags.to_string(),
+                                    },
+                                    false,
+                                ))
                             }
                         }
                     }
@@ -333,7 +377,7 @@ impl Parser<'_> {
             if self.eat(&[close]) {
                 return Ok(items);
             }
-            items.push(self.expr()?);
+            push_flat(&mut items, self.expr()?);
             self.skip_ws();
             if self.eat(b",") || self.eat(b"=>") {
                 continue;
@@ -347,7 +391,7 @@ impl Parser<'_> {
 
     /// Returns the raw body up to the matching close delimiter (backslash escapes skipped,
     /// bracketing delimiters nest); the cursor ends after the close delimiter.
-    fn delimited(&mut self, open: u8, close: u8) -> Result<&[u8], String> {
+    fn delimited(&mut self, open: u8, close: u8) -> Result<&'a [u8], String> {
         let start = self.i;
         let mut depth = 0usize;
         while let Some(c) = self.peek() {
@@ -370,7 +414,10 @@ impl Parser<'_> {
             self.i += 1;
         }
         self.i = start;
-        Err(self.err(&format!("unterminated string (missing '{}')", close as char)))
+        Err(self.err(&format!(
+            "unterminated string (missing '{}')",
+            close as char
+        )))
     }
 
     /// Double-quoted string semantics.
@@ -380,7 +427,9 @@ impl Parser<'_> {
         while i < body.len() {
             let c = body[i];
             if (c == b'$' || c == b'@')
-                && body.get(i + 1).is_some_and(|&n| n.is_ascii_alphabetic() || n == b'_' || n == b'{' || n == b':')
+                && body.get(i + 1).is_some_and(|&n| {
+                    n.is_ascii_alphabetic() || n == b'_' || n == b'{' || n == b':'
+                })
             {
                 return Err(self.err(&format!(
                     "variable interpolation (`{}...`) is not supported; escape it as \\{}",
@@ -421,8 +470,11 @@ impl Parser<'_> {
                             .iter()
                             .position(|&c| c == b'}')
                             .ok_or_else(|| self.err("unterminated \\x{...}"))?;
-                        let hex = std::str::from_utf8(&body[i + 1..i + end]).unwrap_or("").trim();
-                        let v = u32::from_str_radix(hex, 16).map_err(|_| self.err("bad \\x{...} escape"))?;
+                        let hex = std::str::from_utf8(&body[i + 1..i + end])
+                            .unwrap_or("")
+                            .trim();
+                        let v = u32::from_str_radix(hex, 16)
+                            .map_err(|_| self.err("bad \\x{...} escape"))?;
                         push_code(&mut out, v);
                         i += end + 1;
                     } else {
@@ -459,7 +511,8 @@ fn single_quoted(body: &[u8], close: u8) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len());
     let mut i = 0;
     while i < body.len() {
-        if body[i] == b'\\' && i + 1 < body.len() && (body[i + 1] == b'\\' || body[i + 1] == close) {
+        if body[i] == b'\\' && i + 1 < body.len() && (body[i + 1] == b'\\' || body[i + 1] == close)
+        {
             out.push(body[i + 1]);
             i += 2;
         } else {
@@ -474,6 +527,11 @@ fn to_str(p: &Parser<'_>, v: PVal) -> Result<Vec<u8>, String> {
     match v {
         PVal::Str(s) => Ok(s),
         PVal::Undef => Ok(Vec::new()),
+        // `("a") x 2 . "b"`: list repetition in scalar context is string repetition
+        PVal::List(items) if items.iter().all(|i| matches!(i, PVal::Str(_))) => Ok(items
+            .into_iter()
+            .flat_map(|i| if let PVal::Str(s) = i { s } else { Vec::new() })
+            .collect()),
         other => Err(p.err(&format!("cannot use {} as a string", other.describe()))),
     }
 }
@@ -493,7 +551,9 @@ fn check_no_interpolation(pat: &str, in_regex: bool) -> Result<(), String> {
             b'\\' => i += 2,
             b'$' | b'@' => {
                 let next = b.get(i + 1).copied();
-                let is_var = next.is_some_and(|n| n.is_ascii_alphabetic() || n == b'_' || n == b'{' || n == b':');
+                let is_var = next.is_some_and(|n| {
+                    n.is_ascii_alphabetic() || n == b'_' || n == b'{' || n == b':'
+                });
                 // In a regex, `$` before `)` or `|` or at the end is an anchor.
                 if is_var && !(in_regex && b[i] == b'@' && next == Some(b'{')) {
                     return Err(format!(
@@ -630,7 +690,11 @@ pub fn translate_regex(pat: &str, flags: &str) -> String {
 }
 
 fn push_literal(out: &mut String, c: char, in_class: bool) {
-    let meta = if in_class { "\\]^-[&~" } else { "\\.+*?()|[]{}^$#&-~" };
+    let meta = if in_class {
+        "\\]^-[&~"
+    } else {
+        "\\.+*?()|[]{}^$#&-~"
+    };
     if meta.contains(c) || (c.is_whitespace()) {
         if c.is_whitespace() {
             out.push_str(&format!("\\x{{{:x}}}", c as u32));
@@ -673,9 +737,15 @@ fn quantifier_len(s: &str) -> usize {
 /// A compiled Perl regex.
 #[derive(Clone, Debug)]
 pub struct PerlRegex {
-    /// The original Perl pattern text, for messages.
+    /// The original Perl pattern, shown as `/pattern/flags` (escaped) in messages.
     pub source: String,
     re: fancy_regex::Regex,
+}
+
+impl fmt::Display for PerlRegex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
 }
 
 impl PerlRegex {
@@ -686,13 +756,32 @@ impl PerlRegex {
             .backtrack_limit(10_000_000)
             .build()
             .map_err(|e| format!("bad regex /{pat}/{flags}: {e}"))?;
-        Ok(PerlRegex { source: if flags.is_empty() { pat.to_string() } else { format!("(?{flags}){pat}") }, re })
+        let mut shown_flags: Vec<char> = flags.chars().collect();
+        shown_flags.sort_unstable();
+        shown_flags.dedup();
+        let source = format!(
+            "/{}/{}",
+            escape_bytes(pat.as_bytes()),
+            shown_flags.into_iter().collect::<String>()
+        );
+        Ok(PerlRegex { source, re })
+    }
+
+    /// The first match in `text`, if any (bytes are matched as lossy UTF-8).
+    pub fn find(&self, text: &[u8]) -> Result<Option<String>, String> {
+        let s = String::from_utf8_lossy(text);
+        match self.re.find(&*s) {
+            Ok(m) => Ok(m.map(|m| m.as_str().to_string())),
+            Err(e) => Err(format!("regex {} failed: {e}", self.source)),
+        }
     }
 
     /// Whether the regex matches somewhere in `text` (bytes are matched as lossy UTF-8).
     pub fn is_match(&self, text: &[u8]) -> Result<bool, String> {
         let s = String::from_utf8_lossy(text);
-        self.re.is_match(&s).map_err(|e| format!("regex /{}/ failed: {e}", self.source))
+        self.re
+            .is_match(&*s)
+            .map_err(|e| format!("regex {} failed: {e}", self.source))
     }
 }
 
@@ -706,8 +795,14 @@ mod tests {
 
     #[test]
     fn strings_and_escapes() {
-        assert_eq!(eval(r#""GET / HTTP/1.0\r\n\r\n""#).unwrap(), s("GET / HTTP/1.0\r\n\r\n"));
-        assert_eq!(eval(r#""a\tb\\c\"d\$e\@f\x41\x{263a}\101""#).unwrap(), s("a\tb\\c\"d$e@fA\u{263a}A"));
+        assert_eq!(
+            eval(r#""GET / HTTP/1.0\r\n\r\n""#).unwrap(),
+            s("GET / HTTP/1.0\r\n\r\n")
+        );
+        assert_eq!(
+            eval(r#""a\tb\\c\"d\$e\@f\x41\x{263a}\101""#).unwrap(),
+            s("a\tb\\c\"d$e@fA\u{263a}A")
+        );
         assert_eq!(eval(r"'a\nb\'c\\d'").unwrap(), s("a\\nb'c\\d"));
         assert_eq!(eval(r#""\xff""#).unwrap(), PVal::Str(vec![0xff]));
         assert_eq!(eval("qq{a{b}c\\n}").unwrap(), s("a{b}c\n"));
@@ -719,7 +814,10 @@ mod tests {
         assert_eq!(eval(r#""POST /t\n" . "a" x 3"#).unwrap(), s("POST /t\naaa"));
         assert_eq!(eval(r#"("ab") x 2 . "c""#).unwrap(), s("ababc"));
         assert_eq!(eval("\"a\" . # comment\n \"b\";\n").unwrap(), s("ab"));
-        assert_eq!(eval("[(\"200\") x 2]").unwrap(), PVal::List(vec![s("200"), s("200")]));
+        assert_eq!(
+            eval("[(\"200\") x 2]").unwrap(),
+            PVal::List(vec![s("200"), s("200")])
+        );
         assert_eq!(eval("200").unwrap(), s("200"));
         assert_eq!(eval("'x' x 0").unwrap(), s(""));
     }
@@ -729,11 +827,33 @@ mod tests {
         let v = eval("[qr/foo\\d+/, \"bar\", 'baz',]").unwrap();
         assert_eq!(
             v,
-            PVal::List(vec![PVal::Regex { pat: "foo\\d+".into(), flags: "".into() }, s("bar"), s("baz")])
+            PVal::List(vec![
+                PVal::Regex {
+                    pat: "foo\\d+".into(),
+                    flags: "".into()
+                },
+                s("bar"),
+                s("baz")
+            ])
         );
-        assert_eq!(eval("qr{a/b}i").unwrap(), PVal::Regex { pat: "a/b".into(), flags: "i".into() });
-        assert_eq!(eval("qr/a\\/b/").unwrap(), PVal::Regex { pat: "a/b".into(), flags: "".into() });
-        assert_eq!(eval("\"a\", \"b\"").unwrap(), PVal::List(vec![s("a"), s("b")]));
+        assert_eq!(
+            eval("qr{a/b}i").unwrap(),
+            PVal::Regex {
+                pat: "a/b".into(),
+                flags: "i".into()
+            }
+        );
+        assert_eq!(
+            eval("qr/a\\/b/").unwrap(),
+            PVal::Regex {
+                pat: "a/b".into(),
+                flags: "".into()
+            }
+        );
+        assert_eq!(
+            eval("\"a\", \"b\"").unwrap(),
+            PVal::List(vec![s("a"), s("b")])
+        );
     }
 
     #[test]
@@ -748,7 +868,10 @@ mod tests {
     }
 
     fn m(pat: &str, flags: &str, text: &str) -> bool {
-        PerlRegex::new(pat, flags).unwrap().is_match(text.as_bytes()).unwrap()
+        PerlRegex::new(pat, flags)
+            .unwrap()
+            .is_match(text.as_bytes())
+            .unwrap()
     }
 
     #[test]

@@ -20,6 +20,16 @@ const IGNORED: &[&str] = &[
     "curl",
 ];
 
+/// One `>>> name [date]` file of `--- user_files`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserFile {
+    /// Path relative to the html directory.
+    pub name: String,
+    pub content: Vec<u8>,
+    /// Optional `touch -t` style modification date.
+    pub date: Option<String>,
+}
+
 /// The request part of a block.
 #[derive(Debug, Clone)]
 pub enum Requests {
@@ -41,8 +51,7 @@ pub struct Spec {
     pub config: String,
     pub post_main_config: String,
     pub server_name: Option<String>,
-    /// (name, content, optional `touch -t` date)
-    pub user_files: Vec<(String, Vec<u8>, Option<String>)>,
+    pub user_files: Vec<UserFile>,
     pub requests: Requests,
     /// `--- more_headers`: a string, or one string per request.
     pub more_headers: Option<PVal>,
@@ -78,14 +87,20 @@ fn text(v: PVal, name: &str) -> Result<String, String> {
     match v {
         PVal::Str(s) => String::from_utf8(s).map_err(|_| format!("--- {name}: not valid UTF-8")),
         PVal::Undef => Ok(String::new()),
-        other => Err(format!("--- {name}: expected a string, got {}", other.describe())),
+        other => Err(format!(
+            "--- {name}: expected a string, got {}",
+            other.describe()
+        )),
     }
 }
 
 fn bytes(v: PVal, name: &str) -> Result<Vec<u8>, String> {
     match v {
         PVal::Str(s) => Ok(s),
-        other => Err(format!("--- {name}: expected a string, got {}", other.describe())),
+        other => Err(format!(
+            "--- {name}: expected a string, got {}",
+            other.describe()
+        )),
     }
 }
 
@@ -99,23 +114,32 @@ pub fn parse_time(s: &str) -> Option<f64> {
 }
 
 /// Parses the `user_files` format: `>>> name [date]` lines, each followed by the content.
-pub fn parse_user_files(raw: &[u8]) -> Result<Vec<(String, Vec<u8>, Option<String>)>, String> {
-    let mut files: Vec<(String, Vec<u8>, Option<String>)> = Vec::new();
+pub fn parse_user_files(raw: &[u8]) -> Result<Vec<UserFile>, String> {
+    let mut files: Vec<UserFile> = Vec::new();
     for line in raw.split_inclusive(|&c| c == b'\n') {
         if let Some(rest) = line.strip_prefix(b">>> ") {
             let rest = String::from_utf8_lossy(rest);
             let mut words = rest.trim().splitn(2, char::is_whitespace);
             let name = words.next().unwrap_or("").to_string();
-            let date = words.next().map(|d| d.trim().to_string()).filter(|d| !d.is_empty());
+            let date = words
+                .next()
+                .map(|d| d.trim().to_string())
+                .filter(|d| !d.is_empty());
             if name.is_empty() {
                 return Err("--- user_files: `>>>` without a file name".into());
             }
             if name.starts_with('/') || name.split('/').any(|c| c == "..") {
-                return Err(format!("--- user_files: file name {name:?} must stay inside the html directory"));
+                return Err(format!(
+                    "--- user_files: file name {name:?} must stay inside the html directory"
+                ));
             }
-            files.push((name, Vec::new(), date));
+            files.push(UserFile {
+                name,
+                content: Vec::new(),
+                date,
+            });
         } else if let Some(last) = files.last_mut() {
-            last.1.extend_from_slice(line);
+            last.content.extend_from_slice(line);
         } else if !line.iter().all(u8::is_ascii_whitespace) {
             return Err("--- user_files: content before the first `>>> name` line".into());
         }
@@ -126,6 +150,9 @@ pub fn parse_user_files(raw: &[u8]) -> Result<Vec<(String, Vec<u8>, Option<Strin
 impl Spec {
     /// Validates a block's sections.
     pub fn from_block(block: &Block, pre: &Preamble) -> Result<Spec, String> {
+        if let Some(e) = &block.error {
+            return Err(e.clone());
+        }
         if !pre.unsupported.is_empty() {
             return Err(format!(
                 "the file's preamble uses {}, which this runner does not support",
@@ -182,7 +209,9 @@ impl Spec {
                 "http_config" => spec.http_config = text(v, name).map_err(at)?,
                 "config" => spec.config = text(v, name).map_err(at)?,
                 "post_main_config" => spec.post_main_config = text(v, name).map_err(at)?,
-                "server_name" => spec.server_name = Some(text(v, name).map_err(at)?.trim().to_string()),
+                "server_name" => {
+                    spec.server_name = Some(text(v, name).map_err(at)?.trim().to_string())
+                }
                 "user_files" => {
                     let raw = bytes(v, name).map_err(at)?;
                     spec.user_files = parse_user_files(&raw).map_err(at)?;
@@ -214,17 +243,21 @@ impl Spec {
                 "no_access_log" => spec.no_access_log = Some(v),
                 "timeout" => {
                     spec.timeout = Some(
-                        parse_time(&text(v, name).map_err(at)?).ok_or_else(|| at(format!("--- {name}: not a time value")))?,
+                        parse_time(&text(v, name).map_err(at)?)
+                            .ok_or_else(|| at(format!("--- {name}: not a time value")))?,
                     )
                 }
                 "wait" => {
                     spec.wait = Some(
-                        parse_time(&text(v, name).map_err(at)?).ok_or_else(|| at(format!("--- {name}: not a time value")))?,
+                        parse_time(&text(v, name).map_err(at)?)
+                            .ok_or_else(|| at(format!("--- {name}: not a time value")))?,
                     )
                 }
                 "log_level" => {
                     let l = text(v, name).map_err(at)?.trim().to_string();
-                    const LEVELS: &[&str] = &["debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"];
+                    const LEVELS: &[&str] = &[
+                        "debug", "info", "notice", "warn", "error", "crit", "alert", "emerg",
+                    ];
                     if !LEVELS.contains(&l.as_str()) {
                         return Err(at(format!("--- log_level: unknown level {l:?}")));
                     }
@@ -236,7 +269,9 @@ impl Spec {
                     spec.must_die = Some(if t.is_empty() {
                         None
                     } else {
-                        Some(t.parse::<i32>().map_err(|_| at(format!("--- must_die: exit code {t:?} is not a number")))?)
+                        Some(t.parse::<i32>().map_err(|_| {
+                            at(format!("--- must_die: exit code {t:?} is not a number"))
+                        })?)
                     });
                 }
                 "ignore_response" => spec.ignore_response = true,
@@ -249,9 +284,19 @@ impl Spec {
             }
         }
 
-        let n = [request.is_some(), raw_request.is_some(), pipelined.is_some()].iter().filter(|x| **x).count();
+        let n = [
+            request.is_some(),
+            raw_request.is_some(),
+            pipelined.is_some(),
+        ]
+        .iter()
+        .filter(|x| **x)
+        .count();
         if n > 1 {
-            return Err("only one of --- request, --- raw_request, --- pipelined_requests is allowed".into());
+            return Err(
+                "only one of --- request, --- raw_request, --- pipelined_requests is allowed"
+                    .into(),
+            );
         }
         spec.requests = if let Some(v) = request {
             match v {
@@ -279,7 +324,12 @@ impl Spec {
                         .map(|i| bytes(i, "raw_request"))
                         .collect::<Result<_, _>>()?,
                 ),
-                other => return Err(format!("--- raw_request: unsupported value {}", other.describe())),
+                other => {
+                    return Err(format!(
+                        "--- raw_request: unsupported value {}",
+                        other.describe()
+                    ))
+                }
             }
         } else if let Some(v) = pipelined {
             match v {
@@ -374,10 +424,17 @@ mod tests {
 
     #[test]
     fn user_files_format() {
-        let f = parse_user_files(b">>> a.txt\nhello\n>>> sub/dir/b.txt 201901010000\n\nx\n>>> empty\n").unwrap();
-        assert_eq!(f[0], ("a.txt".into(), b"hello\n".to_vec(), None));
-        assert_eq!(f[1], ("sub/dir/b.txt".into(), b"\nx\n".to_vec(), Some("201901010000".into())));
-        assert_eq!(f[2], ("empty".into(), vec![], None));
+        let f =
+            parse_user_files(b">>> a.txt\nhello\n>>> sub/dir/b.txt 201901010000\n\nx\n>>> empty\n")
+                .unwrap();
+        let uf = |n: &str, c: &[u8], d: Option<&str>| UserFile {
+            name: n.into(),
+            content: c.to_vec(),
+            date: d.map(Into::into),
+        };
+        assert_eq!(f[0], uf("a.txt", b"hello\n", None));
+        assert_eq!(f[1], uf("sub/dir/b.txt", b"\nx\n", Some("201901010000")));
+        assert_eq!(f[2], uf("empty", b"", None));
         assert!(parse_user_files(b">>> ../x\n").is_err());
         assert!(parse_user_files(b"junk\n>>> a\n").is_err());
     }
@@ -388,7 +445,9 @@ mod tests {
         assert!(e.contains("respone_body"), "{e}");
         let e = spec("=== A\n--- request: GET /\n--- request_body\nx\n").unwrap_err();
         assert!(e.contains("request_body"), "{e}");
-        assert!(spec("=== A\n--- config\n").unwrap_err().contains("no --- request"));
+        assert!(spec("=== A\n--- config\n")
+            .unwrap_err()
+            .contains("no --- request"));
         assert!(spec("=== A\n--- config\n--- must_die\n").is_ok());
         assert!(spec("=== A\n--- request: GET /\n--- log_level: loud\n").is_err());
         assert!(spec("=== A\n--- request: GET /\n--- timeout: 2x\n").is_err());
