@@ -38,6 +38,19 @@ fn forward_nginx_cfg() {
     if let Ok(os) = env::var("DEP_NGINX_OS") {
         println!("cargo::rustc-cfg=ngx_os=\"{os}\"");
     }
+    // Struct layouts that changed between the nginx versions ngx supports (1.22 and later).
+    const VERSION_CFGS: &[(u64, &str)] = &[(1_023_000, "nginx1_23_0")];
+    println!("cargo::rerun-if-env-changed=DEP_NGINX_VERSION_NUMBER");
+    let version: u64 = env::var("DEP_NGINX_VERSION_NUMBER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    for (since, cfg) in VERSION_CFGS {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+        if version >= *since {
+            println!("cargo::rustc-cfg={cfg}");
+        }
+    }
 }
 
 /// Writes `NGINX_BUILD_DIR`, `NGINX_BINARY` and `NGINX_VERSION` next to the built `.so`.

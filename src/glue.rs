@@ -86,8 +86,13 @@ pub fn push_header_out(
         };
         (*h).value = value;
         (*h).lowcase_key = std::ptr::null_mut();
-        (*h).next = std::ptr::null_mut();
     }
+    // Since 1.23.0, headers of the same name are chained through `next`.
+    #[cfg(nginx1_23_0)]
+    // SAFETY: as above.
+    unsafe {
+        (*h).next = std::ptr::null_mut()
+    };
     Ok(h)
 }
 
