@@ -51,7 +51,7 @@ pub struct LoginCookie {
 }
 
 /// Where `jwt_verify` looks for the token.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenSource {
     /// `Authorization: Bearer <token>` (RFC 6750 §2.1).
     BearerHeader,

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use jwt_core::{VerifiedToken, VerifyError};
+use jwt_core::{VerifiedToken, Verifier, VerifyError};
 use ngx::ffi::{ngx_http_complex_value, ngx_http_request_t, ngx_str_t};
 use ngx::http::{HttpModule, Request};
 
@@ -14,12 +14,21 @@ use crate::Module;
 
 pub type Outcome = Result<Arc<VerifiedToken>, VerifyError>;
 
+/// The verifier (key ring + policy) and token source a result was computed with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct OutcomeKey {
+    verifier: *const Verifier,
+    source: TokenSource,
+}
+
 /// Module context of a request. Allocated from the request pool with a cleanup that drops it,
 /// so the verified token (and every variable value borrowed from it) lives as long as the
 /// request.
 #[derive(Default)]
 pub struct RequestCtx {
-    outcome: Option<Outcome>,
+    /// The result and what produced it: a request can move between locations (`rewrite ...
+    /// last`), and a result is only reused where the same verifier reads the same token.
+    outcome: Option<(OutcomeKey, Outcome)>,
     /// State of a `jwt_login` exchange (unused elsewhere).
     pub login: crate::login::LoginState,
 }
@@ -51,18 +60,22 @@ pub fn request_ctx(r: &mut Request) -> Option<&mut RequestCtx> {
 pub fn outcome(r: &mut Request) -> Option<&Outcome> {
     let conf = loc_conf(r)?;
     let verifier = conf.verifier.as_ref()?;
-    let token = match request_ctx(r)?.outcome {
-        Some(_) => None,
-        None => Some(find_token(r, conf.token_source())),
+    let key = OutcomeKey {
+        verifier: Arc::as_ptr(verifier),
+        source: conf.token_source(),
     };
-    let ctx = request_ctx(r)?;
-    if let Some(token) = token {
-        ctx.outcome = Some(match token {
+    let fresh = match &request_ctx(r)?.outcome {
+        Some((computed_with, _)) if *computed_with == key => None,
+        _ => Some(match find_token(r, key.source) {
             Some(token) => verifier.verify(token, now()),
             None => Err(VerifyError::Missing),
-        });
+        }),
+    };
+    let ctx = request_ctx(r)?;
+    if let Some(outcome) = fresh {
+        ctx.outcome = Some((key, outcome));
     }
-    ctx.outcome.as_ref()
+    ctx.outcome.as_ref().map(|(_, outcome)| outcome)
 }
 
 /// The token as presented, or `None` when the request carries none.

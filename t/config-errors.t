@@ -1,0 +1,703 @@
+# Configuration errors: nginx refuses to start, and the [emerg] message says what is wrong and
+# names the file and line of the directive at fault (the line number differs between test
+# runners, hence \d+).
+#
+# Keys: t/fixtures/keys (t/fixtures/make-fixtures re-creates them).
+use Test::Nginx::Socket 'no_plan';
+
+$ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+
+no_long_string();
+run_tests();
+
+__DATA__
+
+=== TEST 1: a key file that does not exist
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/nope.key;
+        empty_gif;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*jwt_key_file "\S+\/nope\.key": cannot read the file: No such file or directory.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 2: a key file that is a directory
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/keys;
+        empty_gif;
+    }
+--- user_files
+>>> keys/README
+not a key
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*jwt_key_file "\S+\/keys": cannot read the file: Is a directory.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 3: an empty key file
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*jwt_key_file "\S+\/jwt\.key": key file is empty.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 4: an HMAC secret shorter than 32 bytes
+key: fixtures/keys/hmac-short.key (31 bytes and a newline)
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+only-31-bytes-is-too-short-!!!!
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*jwt_key_file "\S+\/jwt\.key": HMAC secret is 31 bytes; RFC 7518 \S+ requires at least 32 \(HS256\).* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 5: an RSA key shorter than 2048 bits
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.pem;
+        empty_gif;
+    }
+--- user_files
+>>> rsa.pem
+-----BEGIN PUBLIC KEY-----
+MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCbfmNCKnENA2GLAsloaRX1mB1Z
+dRQ/L/+O4dqNqbQTZm9co0eXKL/R9NLUdNChrt3qC9vu2Y0lNqwic2GczJXjmoOm
+bby3nzTR7oZe4I5pbTmxUd/44dza0ZMovlLNoLzze/NE6qNOqG3/bu/f/aNcaa7C
+6hgcSEBetRUH+ezaoQIDAQAB
+-----END PUBLIC KEY-----
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*jwt_key_file "\S+\/rsa\.pem": RSA key is 1024 bits; at least 2048 are required.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 6: an encrypted private key
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.pem;
+        empty_gif;
+    }
+--- user_files
+>>> rsa.pem
+-----BEGIN ENCRYPTED PRIVATE KEY-----
+MIIFLTBXBgkqhkiG9w0BBQ0wSjApBgkqhkiG9w0BBQwwHAQI06Bs1LX698QCAggA
+MAwGCCqGSIb3DQIJBQAwHQYJYIZIAWUDBAEqBBC7ozOBRkTnz+RGroM2XvPQBIIE
+0AvXFNgLzH5QeD0WBc2m7oH34azyZG4qpISSBgNUHsMsznb56hswInvbuiiWpDu2
+Ogk0nVwCP5CjZmQeHj86iCjn7POkuTlDGmCf+cq1mpS317i10qKsjp5yOAAo8hJ5
+rXQ4uDMBsDcVy30Yeew3/q1tb0yIZY2cGRfleYJuLo/sWSQ1BwgIYfMTkMe2naJP
++HXSt16NsgsIh2Il7s1yIElkScg+RoniAHYjdBPiFqVUfRaIGnROwWZ3stXQrq0l
+Q8+ufiKe4k0fiXZWCFFRD0X6mAAzO+F9tamJfCQoFCnpRVJma0CHNnj9H658N2jA
+ehF6tbG5HqgU0CDooXu9xp5jU/9a+ffs0xoJn/5Zq2bACyhad8Fwpm0VqpVX9rJS
+WfCmUPkxjjBexd95k6jFrFUqw94PTgnMyjCAOHoCfYo4xTaDhm8DdwlmBKaSxuyj
+OuG3cXBA3YIdq+gKC5t8TPbl8jrQjp81ID5HT4Eeco1yl2ls5/Vu++gmAFMgJI6H
+UPHhf0BEFeXN2eMYcbKmL6scXJN7fGxZuYBfpdY3aFIc9TnDZQpBr0im70t/uIqA
+k0v6FZEjnPJvZlihkkelABMkpTS40CV6aChiidnpKfnct6q2y5mWO8RdbC/oT240
+t0SdgBxH8LDOrny+L8xLMNaAKWPzXyZvyNAkSNfD0jKy5luhB2MILjBCEhdqVnNc
+J6z0v5cRkBOnnwXxwiEj6O+UsN0vAUSWaO9BEpuRZV9mhGE51o7GHs4EpFlP+DjC
+4cBJjs2aaHM/2O7pKQtHK/t7oktq6w4oPOJQGOFle13JFc6eLczWFdrUt5izLThP
+OJ/FLgdk2Ykr6b+zLWeuAlRcBguElMHg71G2/KpiFDvEyXvZyb2tH9rndDXI/UMW
+jP4/7lQO2iZna6Cf2ewSQtrb9Ph9VFztjQTVdIqmSwAoBTJf83L9JMb1BVPzjJ3Y
+ES73YL0h9pSuY8vFzh3HNbYCW/fTwjvpKtchbLa8PdHENTrbbVSq0UQJdk9Mjckf
+gE777gaJWKYAiKcyOHdwzWmk1J8USfaZxbYxoKHxTQ1gs7E08yV6gW45P4PxpOCL
+KPqhiI8g8tj02CSp6yFMSYQ+lLfYiKwL7iibF6jmmWfXasa8Z+Ix93LT+j0vz8Z2
+yGaq/Rvl0hkzzn73QLnPkckZedsdUwLCUQByxtwQQp6g5rdqma/PTKZd2rmv6lym
+VxoD8mSUv9lYIY71XbQtI5dVsG8ii9RcVHRxs9D+V5RaqPhxw4xYOFXzXcfPWHPQ
+tqltYLkNbcm/G1ilYyphkinLUJ/GdJF1NhutPFf+qZ7xgenfWPzG+bW6JcdLWnUh
+8xoiPzS7Bq6cacymrZuhOHLxuCto6xIf9Z+2oTY2RRcbKDaA62NNoSRN2ECKOTCp
+UQAungP87WKjDT8YTvxxjplY7MN3OrdX8dIfqddbKQm7x9kMtEYhGfYaO8iX4hbl
+gOxZlSTFWc1BwubGIiZuLry9+LmqkPv5uARJwK/F9SkMSk+XXxUIgCl8uIecbYYr
+R9ZbxcUFk0UfoIudUcewH7d0Pci890sVWiLct8H01ensriuwAuDM6pCRz4xUSZky
+jrjT91J2AJXdjDtvO4tu5eFv7GKqVt+0jbjBSR38f2GI
+-----END ENCRYPTED PRIVATE KEY-----
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*jwt_key_file "\S+\/rsa\.pem": the PEM key is encrypted and nginx cannot ask for a passphrase.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 7: an EC key on a curve JWS does not define (secp256k1)
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/ec.pem;
+        empty_gif;
+    }
+--- user_files
+>>> ec.pem
+-----BEGIN PUBLIC KEY-----
+MFYwEAYHKoZIzj0CAQYFK4EEAAoDQgAE57KATUj5IKYDMf+F/IbJJWbe0yFkgzgX
+XptCsa6OlbyZXdKnYYajW/su/Gl4ImMVk8m45Ls7FnXiqaJhhR7MCQ==
+-----END PUBLIC KEY-----
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*jwt_key_file "\S+\/ec\.pem": unsupported elliptic curve secp256k1.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 8: a PEM block that holds no key
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/dh.pem;
+        empty_gif;
+    }
+--- user_files
+>>> dh.pem
+-----BEGIN DH PARAMETERS-----
+AAAA
+-----END DH PARAMETERS-----
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*jwt_key_file "\S+\/dh\.pem": unsupported PEM block "-----BEGIN DH PARAMETERS-----".* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 9: a key file that starts like JSON but is not JSON (never taken as a secret)
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwks.json;
+        empty_gif;
+    }
+--- user_files
+>>> jwks.json
+{"keys": [ this is not json and is longer than 32 bytes
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*jwt_key_file "\S+\/jwks\.json": the key file starts like JSON but is not valid JSON.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 10: a JWKS with only encryption keys
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwks.json;
+        empty_gif;
+    }
+--- user_files
+>>> jwks.json
+{"keys": [{"kty": "oct", "use": "enc", "k": "bmd4LWp3dC10ZXN0LXNlY3JldC0wMTIzNDU2Nzg5LWFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6LUFCQ0RFRg"}]}
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*jwt_key_file "\S+\/jwks\.json": the JWKS holds no signature key \(1 skipped as encryption keys\).* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 11: kid= on a file with several keys
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwks.json kid=x;
+        empty_gif;
+    }
+--- user_files
+>>> jwks.json
+{
+ "keys": [
+  {
+   "kty": "oct",
+   "kid": "oct-1",
+   "k": "bmd4LWp3dC10ZXN0LXNlY3JldC0wMTIzNDU2Nzg5LWFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6LUFCQ0RFRg"
+  },
+  {
+   "kty": "RSA",
+   "kid": "rsa-1",
+   "n": "vwkITt7GbBAPXsAE14XCFFqfFg3bV3t7Y9JsF_BO118q_vxkNkvmiMQ7SXJW8UWzj__vAQAfFaXOZ4mQrX8inqhQjcqRJE_7spNP8y_DII4qCOGmcshthO6sdTFuR2xnGLIKmUkzsW-YFf-J6JMtVR-CC2rniaoZnreENAbxbhMomTfdF4YYg098BOahBcYeQhdr_uTIUdFuW_u2jqfn9DUR-NT3ArzU9ED4sXkUUlDVSKNmXzaX9Y-sjmOtty0WkZipIEmUu1aHSP8EzE1uUsl0hc2-4_QWtIFVAwCsXdaHBsYpI_TErxdRPQjOQfDeu35v5xXbd_x32ROfq7HCOw",
+   "e": "AQAB"
+  },
+  {
+   "kty": "EC",
+   "kid": "ec-1",
+   "crv": "P-256",
+   "x": "pirDNOUFJuWz7L8swfVHXtKgyTR4c6gXcP7snJDBGpc",
+   "y": "krJDKQHvUqx8L_4_DaMy7LrKw6OivnAe4WNpCTgAtwY"
+  },
+  {
+   "kty": "OKP",
+   "kid": "ed-1",
+   "crv": "Ed25519",
+   "x": "5LgHYOzUVcJ2k-6Za7lLaOdMopvgfcNYL-PXsShty1g"
+  }
+ ]
+}
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*jwt_key_file "\S+\/jwks\.json": kid="x" names a single key but the file holds 4.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 12: kid= that contradicts the JWK's own kid
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwk.json kid=other;
+        empty_gif;
+    }
+--- user_files
+>>> jwk.json
+{"kty": "RSA", "kid": "rsa-1", "n": "vwkITt7GbBAPXsAE14XCFFqfFg3bV3t7Y9JsF_BO118q_vxkNkvmiMQ7SXJW8UWzj__vAQAfFaXOZ4mQrX8inqhQjcqRJE_7spNP8y_DII4qCOGmcshthO6sdTFuR2xnGLIKmUkzsW-YFf-J6JMtVR-CC2rniaoZnreENAbxbhMomTfdF4YYg098BOahBcYeQhdr_uTIUdFuW_u2jqfn9DUR-NT3ArzU9ED4sXkUUlDVSKNmXzaX9Y-sjmOtty0WkZipIEmUu1aHSP8EzE1uUsl0hc2-4_QWtIFVAwCsXdaHBsYpI_TErxdRPQjOQfDeu35v5xXbd_x32ROfq7HCOw", "e": "AQAB", "alg": "RS256"}
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*jwt_key_file "\S+\/jwk\.json": kid="other" conflicts with the JWK's own "kid":"rsa-1".* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 13: an empty kid=
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key kid=;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*invalid parameter "kid=" in "jwt_key_file"; the only parameter is kid=ID.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 14: an unknown jwt_key_file parameter
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key alg=HS256;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*invalid parameter "alg=HS256" in "jwt_key_file".* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 15: jwt_verify on without any jwt_key_file
+--- config
+    location = /t {
+        jwt_verify on;
+        empty_gif;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_verify on" needs at least one "jwt_key_file" in this location or above it.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 16: jwt_verify on at server level without any jwt_key_file
+--- config
+    jwt_verify on;
+
+    location = /t {
+        empty_gif;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_verify on" needs at least one "jwt_key_file" in this location or above it.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 17: jwt_verify with a value other than on/off
+--- config
+    location = /t {
+        jwt_verify yes;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*invalid value "yes" in "jwt_verify" directive, it must be "on" or "off".* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 18: jwt_algorithms none
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_algorithms HS256 none;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_algorithms" refuses "none": unsigned tokens are never accepted.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 19: jwt_algorithms NONE (any casing)
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_algorithms NONE;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_algorithms" refuses "none".* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 20: an unknown algorithm
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_algorithms HS256 RS999;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*unknown algorithm "RS999" in "jwt_algorithms" directive; use one of: HS256 HS384 HS512 RS256.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 21: algorithm names are case-sensitive
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_algorithms hs256;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*unknown algorithm "hs256" in "jwt_algorithms" directive.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 22: jwt_algorithms ES256 with only an HMAC secret
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_algorithms HS256 ES256;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*jwt_algorithms lists ES256 but no jwt_key_file key can verify it; add an EC P-256 key or remove ES256.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 23: jwt_algorithms HS512 with a 32-byte secret
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_algorithms HS512;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+exactly-32-bytes-of-hmac-secret!
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*jwt_algorithms lists HS512 but no jwt_key_file key can verify it; add an HMAC secret of at least 64 bytes.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 24: an inherited jwt_algorithms that the location's keys cannot serve
+--- config
+    jwt_algorithms RS256;
+
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*jwt_algorithms lists RS256 but no jwt_key_file key can verify it.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 25: jwt_require with error=500
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_require $jwt_claim_admin error=500;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*invalid "error=500" in "jwt_require": the error code must be 401 or 403.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 26: jwt_require without a variable
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_require error=401;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_require" needs at least one variable.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 27: jwt_require with a non-variable
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_require admin;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_require" expects a variable such as \$jwt_claim_admin, got "admin".* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 28: jwt_failure_status 500
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_failure_status 500;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*invalid status "500" in "jwt_failure_status": use 401 or 403.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 29: jwt_token without a variable
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_token token;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_token" takes a variable such as \$cookie_token or \$http_authorization, got "token".* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 30: a duplicate jwt_verify
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_verify off;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_verify" directive is duplicate.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 31: a duplicate jwt_issuer
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_issuer a;
+        jwt_issuer b;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_issuer" directive is duplicate.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 32: a duplicate jwt_algorithms
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_algorithms HS256;
+        jwt_algorithms HS384;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_algorithms" directive is duplicate.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 33: a bad jwt_leeway
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_leeway soon;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*invalid time "soon" in "jwt_leeway" directive \(examples: 30s, 5m, 1h\).* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 34: a negative jwt_leeway
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_leeway -30s;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*invalid time "-30s" in "jwt_leeway" directive.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 35: a jwt_realm with a quote
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_realm 'say "hi"';
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_realm" "say "hi"" contains a quote, backslash or control character.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 36: a bad jwt_cache_size
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_cache_size lots;
+        empty_gif;
+    }
+--- user_files
+>>> jwt.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*invalid "jwt_cache_size" "lots": a number of tokens such as 1024.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 37: jwt_claim_set redefining a variable
+--- http_config
+    jwt_claim_set $jwt_payload sub;
+--- config
+    location = /t {
+        empty_gif;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*the duplicate "jwt_payload" variable.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 38: jwt_claim_set without a variable
+--- http_config
+    jwt_claim_set roles realm_access roles;
+--- config
+    location = /t {
+        empty_gif;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_claim_set" expects a variable such as \$jwt_claim_admin, got "roles".* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 39: jwt_claim_set is an http-level directive
+--- config
+    location = /t {
+        jwt_claim_set $roles realm_access roles;
+        empty_gif;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_claim_set" directive is not allowed here.* in \S+nginx\.conf:\d+/
