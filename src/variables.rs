@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 
 use jwt_core::json::value_text;
+use jwt_core::VerifiedToken;
 use ngx::core::Status;
 use ngx::ffi::{
     ngx_conf_t, ngx_http_add_variable, ngx_http_request_t, ngx_http_variable_value_t, ngx_int_t,
@@ -137,6 +138,24 @@ unsafe fn with_request(
     getter(r, pool, v).into()
 }
 
+/// Sets `v` to what `pick` finds in the verified token; not found when there is no valid token
+/// or `pick` finds nothing.
+unsafe fn token_value(
+    r: *mut ngx_http_request_t,
+    v: *mut ngx_http_variable_value_t,
+    pick: impl FnOnce(&VerifiedToken) -> Option<Cow<'_, str>>,
+) -> ngx_int_t {
+    unsafe {
+        with_request(r, v, |r, pool, v| match outcome(r) {
+            Some(Ok(token)) => match pick(token) {
+                Some(text) => set_text(pool, v, text),
+                None => not_found(v),
+            },
+            _ => not_found(v),
+        })
+    }
+}
+
 /// The variable name nginx passes to prefix variables as `data`, without the prefix.
 unsafe fn suffix(data: usize, prefix: &str) -> Option<String> {
     // SAFETY: for NGX_HTTP_VAR_PREFIX variables nginx passes a pointer to the full name.
@@ -168,13 +187,10 @@ unsafe extern "C" fn claim_variable(
     let Some(name) = (unsafe { suffix(data, CLAIM_PREFIX) }) else {
         return Status::NGX_ERROR.into();
     };
+    // SAFETY: called by nginx as a variable getter.
     unsafe {
-        with_request(r, v, |r, pool, v| match outcome(r) {
-            Some(Ok(token)) => match lookup(token.claims().iter(), &name) {
-                Some(value) => set_text(pool, v, value_text(value)),
-                None => not_found(v),
-            },
-            _ => not_found(v),
+        token_value(r, v, |token| {
+            lookup(token.claims().iter(), &name).map(value_text)
         })
     }
 }
@@ -188,15 +204,8 @@ unsafe extern "C" fn header_variable(
     let Some(name) = (unsafe { suffix(data, HEADER_PREFIX) }) else {
         return Status::NGX_ERROR.into();
     };
-    unsafe {
-        with_request(r, v, |r, pool, v| match outcome(r) {
-            Some(Ok(token)) => match token.header(&name) {
-                Some(value) => set_text(pool, v, value_text(value)),
-                None => not_found(v),
-            },
-            _ => not_found(v),
-        })
-    }
+    // SAFETY: called by nginx as a variable getter.
+    unsafe { token_value(r, v, |token| token.header(&name).map(value_text)) }
 }
 
 unsafe extern "C" fn payload_variable(
@@ -204,12 +213,8 @@ unsafe extern "C" fn payload_variable(
     v: *mut ngx_http_variable_value_t,
     _data: usize,
 ) -> ngx_int_t {
-    unsafe {
-        with_request(r, v, |r, pool, v| match outcome(r) {
-            Some(Ok(token)) => set_text(pool, v, Cow::Borrowed(token.payload_json())),
-            _ => not_found(v),
-        })
-    }
+    // SAFETY: called by nginx as a variable getter.
+    unsafe { token_value(r, v, |token| Some(Cow::Borrowed(token.payload_json()))) }
 }
 
 unsafe extern "C" fn error_variable(
@@ -236,13 +241,6 @@ unsafe extern "C" fn claim_set_variable(
     let Some(path) = (unsafe { (data as *const Vec<String>).as_ref() }) else {
         return Status::NGX_ERROR.into();
     };
-    unsafe {
-        with_request(r, v, |r, pool, v| match outcome(r) {
-            Some(Ok(token)) => match token.claim_path(path) {
-                Some(value) => set_text(pool, v, value_text(value)),
-                None => not_found(v),
-            },
-            _ => not_found(v),
-        })
-    }
+    // SAFETY: called by nginx as a variable getter.
+    unsafe { token_value(r, v, |token| token.claim_path(path).map(value_text)) }
 }
