@@ -97,7 +97,7 @@ fn first_unmet<'a>(r: &mut Request, rule: &'a RequireRule) -> Option<&'a str> {
 
 fn deny(r: &mut Request, status: u16, challenge: &str) -> Status {
     let raw: &mut ngx_http_request_t = r.as_mut();
-    match push_header_out(raw, "WWW-Authenticate", challenge.as_bytes()) {
+    match push_header_out(raw, b"WWW-Authenticate", challenge.as_bytes()) {
         // Registering it as *the* www_authenticate header lets `satisfy any` clear it when
         // another access module grants access.
         Ok(header) => raw.headers_out.www_authenticate = header,

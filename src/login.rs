@@ -24,7 +24,7 @@ use ngx::ffi::{
     NGX_HTTP_POST, NGX_HTTP_SPECIAL_RESPONSE, NGX_HTTP_SUBREQUEST_IN_MEMORY,
     NGX_HTTP_SUBREQUEST_WAITED, NGX_LOG_ERR, NGX_OK,
 };
-use ngx::http::Request;
+use ngx::http::{list_iterator, Request};
 
 use crate::conf::{loc_conf, JwtLocConf};
 use crate::glue::{now, pool_bytes, push_header_out};
@@ -42,8 +42,16 @@ pub struct LoginState {
     /// fit `subrequest_output_buffer_size`).
     rc: ngx_int_t,
     content_type: Vec<u8>,
+    /// The authenticator's headers that keep their meaning for the client (see
+    /// [`PASSED_HEADERS`]), forwarded with a non-200 answer.
+    headers: Vec<(Vec<u8>, Vec<u8>)>,
     body: Vec<u8>,
 }
+
+/// Headers of a non-200 authenticator answer that reach the client with it: where a redirect
+/// goes (an MFA step, say), how to authenticate, when to retry. Others (cookies, caching,
+/// hop-by-hop) stay behind: the client talks to nginx, not to the application.
+const PASSED_HEADERS: [&[u8]; 3] = [b"Location", b"WWW-Authenticate", b"Retry-After"];
 
 pub unsafe extern "C" fn login_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
     // SAFETY: nginx calls content handlers with a live request.
@@ -54,7 +62,7 @@ pub unsafe extern "C" fn login_handler(r: *mut ngx_http_request_t) -> ngx_int_t 
         if rc != NGX_OK as ngx_int_t {
             return rc;
         }
-        return match push_header_out(request, "Allow", b"POST") {
+        return match push_header_out(request, b"Allow", b"POST") {
             Ok(_) => NGX_HTTP_NOT_ALLOWED as ngx_int_t,
             Err(status) => status.into(),
         };
@@ -150,6 +158,18 @@ unsafe extern "C" fn subrequest_done(
         state.status = rc as ngx_uint_t;
     }
     state.content_type = sr.headers_out.content_type.as_bytes().to_vec();
+    // SAFETY: headers_out.headers is the subrequest's initialised list of output headers.
+    for (name, value) in unsafe { list_iterator(&sr.headers_out.headers) } {
+        let name = name.as_bytes();
+        if PASSED_HEADERS
+            .iter()
+            .any(|passed| passed.eq_ignore_ascii_case(name))
+        {
+            state
+                .headers
+                .push((name.to_vec(), value.as_bytes().to_vec()));
+        }
+    }
     // SAFETY: for in-memory subrequests `out` is NULL or one buffer with the whole body.
     if let Some(buf) = unsafe { sr.out.as_ref().and_then(|out| out.buf.as_ref()) } {
         state.body = buffer_bytes(buf).to_vec();
@@ -239,9 +259,10 @@ fn issue(r: &mut Request, body: &[u8]) -> Result<ngx_int_t, String> {
             value.push_str("; ");
             value.push_str(attribute);
         }
-        push_header_out(r.as_mut(), "Set-Cookie", value.as_bytes()).map_err(|_| "out of memory")?;
+        push_header_out(r.as_mut(), b"Set-Cookie", value.as_bytes())
+            .map_err(|_| "out of memory")?;
     }
-    push_header_out(r.as_mut(), "Cache-Control", b"no-store").map_err(|_| "out of memory")?;
+    push_header_out(r.as_mut(), b"Cache-Control", b"no-store").map_err(|_| "out of memory")?;
     Ok(send(
         r,
         NGX_HTTP_OK as ngx_uint_t,
@@ -264,6 +285,11 @@ fn pass_through(r: &mut Request, state: &LoginState) -> ngx_int_t {
     if state.status < 200 {
         // No usable status at all (the subrequest failed before answering).
         return NGX_HTTP_BAD_GATEWAY as ngx_int_t;
+    }
+    for (name, value) in &state.headers {
+        if let Err(status) = push_header_out(r.as_mut(), name, value) {
+            return status.into();
+        }
     }
     if state.body.is_empty() {
         // Let nginx produce its standard page for this status.
