@@ -7,7 +7,7 @@
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
-use jwt_core::{Algorithm, IssuePolicy, KeyRing, Signer, Verifier, VerifyPolicy};
+use jwt_core::{Algorithm, IssuePolicy, KeyRing, Signer, SignerError, Verifier, VerifyPolicy};
 use ngx::core::{NGX_CONF_ERROR, NGX_CONF_OK};
 use ngx::ffi::{
     ngx_command_t, ngx_conf_full_name, ngx_conf_t, ngx_http_compile_complex_value,
@@ -46,8 +46,18 @@ pub struct LoginCookie {
     pub name: String,
     /// Attributes after `NAME=<jwt>`, in order, already rendered (`Path=/`, `HttpOnly`, ...).
     pub attributes: Vec<String>,
-    /// `Max-Age` given explicitly; otherwise the token's lifetime is used.
-    pub max_age: Option<String>,
+    pub max_age: MaxAge,
+}
+
+/// The cookie's `Max-Age`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MaxAge {
+    /// The token's lifetime (default): the cookie goes when the token expires.
+    TokenLifetime,
+    /// `Max-Age=N`.
+    Seconds(u64),
+    /// `Max-Age=off`: a session cookie.
+    Off,
 }
 
 /// Where `jwt_verify` looks for the token.
@@ -77,6 +87,8 @@ pub struct JwtLocConf {
     realm: Option<String>,
     failure_status: Option<u16>,
     login_uri: Option<String>,
+    /// The query string of the `jwt_login` URI, passed to the subrequest as its arguments.
+    login_args: Option<String>,
     login_site: ConfSite,
     sign_algorithm: Option<Algorithm>,
     sign_algorithm_site: ConfSite,
@@ -131,6 +143,10 @@ impl JwtLocConf {
 
     pub fn login_uri(&self) -> Option<&str> {
         self.login_uri.as_deref()
+    }
+
+    pub fn login_args(&self) -> Option<&str> {
+        self.login_args.as_deref()
     }
 
     pub fn login_cookie(&self) -> Option<&LoginCookie> {
@@ -222,7 +238,11 @@ impl JwtLocConf {
                 } else {
                     &self.login_site
                 };
-                (site.clone(), format!("jwt_login: {e}"))
+                let message = match e {
+                    SignerError::AlgorithmNotSupported { .. } => format!("jwt_sign_algorithm: {e}"),
+                    _ => e.to_string(),
+                };
+                (site.clone(), message)
             })?;
             self.signer = Some(Arc::new(signer));
             self.issue_policy = Some(IssuePolicy {
@@ -656,7 +676,12 @@ pub unsafe extern "C" fn cmd_login(
             let clcf = NgxHttpCoreModule::location_conf_mut(&*cf)
                 .ok_or("no http core location configuration")?;
             clcf.handler = Some(crate::login::login_handler);
-            conf.login_uri = Some(uri);
+            let (path, args) = match uri.split_once('?') {
+                Some((path, args)) => (path.to_string(), Some(args.to_string())),
+                None => (uri, None),
+            };
+            conf.login_uri = Some(path);
+            conf.login_args = args;
             conf.login_site = ConfSite::current(cf);
             Ok(())
         })
@@ -730,7 +755,7 @@ fn parse_login_cookie(name: &str, params: &[String]) -> Result<LoginCookie, Stri
         ("Secure".into(), None),
         ("SameSite".into(), Some("Lax".into())),
     ];
-    let mut max_age = None;
+    let mut max_age = MaxAge::TokenLifetime;
     for param in params {
         if param.bytes().any(|b| b == b';' || b.is_ascii_control()) {
             return Err(format!(
@@ -742,7 +767,20 @@ fn parse_login_cookie(name: &str, params: &[String]) -> Result<LoginCookie, Stri
             None => (param.clone(), None),
         };
         if key.eq_ignore_ascii_case("Max-Age") {
-            max_age = value;
+            max_age = match value.as_deref() {
+                Some("off") => MaxAge::Off,
+                Some(n) => MaxAge::Seconds(n.parse().map_err(|_| {
+                    format!(
+                        "invalid \"{param}\" in \"jwt_login_cookie\": Max-Age takes a number \
+                         of seconds or off"
+                    )
+                })?),
+                None => {
+                    return Err(format!(
+                        "invalid \"{param}\" in \"jwt_login_cookie\": use Max-Age=N or Max-Age=off"
+                    ))
+                }
+            };
             continue;
         }
         let existing = attributes

@@ -26,7 +26,7 @@ use ngx::ffi::{
 };
 use ngx::http::{list_iterator, Request};
 
-use crate::conf::{loc_conf, JwtLocConf};
+use crate::conf::{loc_conf, MaxAge};
 use crate::glue::{now, pool_bytes, push_header_out};
 use crate::verification::request_ctx;
 
@@ -46,12 +46,21 @@ pub struct LoginState {
     /// [`PASSED_HEADERS`]), forwarded with a non-200 answer.
     headers: Vec<(Vec<u8>, Vec<u8>)>,
     body: Vec<u8>,
+    content_encoding: Vec<u8>,
+    /// The body arrived whole (as long as announced, and the upstream expected no more).
+    complete: bool,
 }
 
 /// Headers of a non-200 authenticator answer that reach the client with it: where a redirect
 /// goes (an MFA step, say), how to authenticate, when to retry. Others (cookies, caching,
 /// hop-by-hop) stay behind: the client talks to nginx, not to the application.
-const PASSED_HEADERS: [&[u8]; 3] = [b"Location", b"WWW-Authenticate", b"Retry-After"];
+const PASSED_HEADERS: [&[u8]; 4] = [
+    b"Location",
+    b"WWW-Authenticate",
+    b"Retry-After",
+    // The client asked for that encoding (the subrequest carries its Accept-Encoding).
+    b"Content-Encoding",
+];
 
 pub unsafe extern "C" fn login_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
     // SAFETY: nginx calls content handlers with a live request.
@@ -87,9 +96,8 @@ fn start_subrequest(r: *mut ngx_http_request_t) -> Result<(), ngx_int_t> {
     const FAILED: ngx_int_t = NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;
     // SAFETY: r is the live main request.
     let request = unsafe { Request::from_ngx_http_request(r) };
-    let uri = loc_conf(request)
-        .and_then(JwtLocConf::login_uri)
-        .ok_or(FAILED)?;
+    let conf = loc_conf(request).ok_or(FAILED)?;
+    let uri = conf.login_uri().ok_or(FAILED)?;
     let ctx = request_ctx(request).ok_or(FAILED)?;
     if ctx.login.started {
         return Ok(());
@@ -114,11 +122,19 @@ fn start_subrequest(r: *mut ngx_http_request_t) -> Result<(), ngx_int_t> {
     // SAFETY: r is live; the parent waits for the subrequest before anything else runs in it.
     unsafe { (*r).write_event_handler = Some(resume) };
 
-    let mut uri = pool_bytes(request.pool().as_ptr(), uri.as_bytes()).ok_or(FAILED)?;
+    let pool = request.pool().as_ptr();
+    let mut uri = pool_bytes(pool, uri.as_bytes()).ok_or(FAILED)?;
+    let mut args = match conf.login_args() {
+        Some(args) => Some(pool_bytes(pool, args.as_bytes()).ok_or(FAILED)?),
+        None => None,
+    };
+    let args_ptr = args
+        .as_mut()
+        .map_or(ptr::null_mut(), |a| a as *mut ngx_str_t);
     let mut sr: *mut ngx_http_request_t = ptr::null_mut();
     let flags = (NGX_HTTP_SUBREQUEST_IN_MEMORY | NGX_HTTP_SUBREQUEST_WAITED) as ngx_uint_t;
-    // SAFETY: all pointers are valid; nginx copies what it keeps.
-    let rc = unsafe { ngx_http_subrequest(r, &mut uri, ptr::null_mut(), &mut sr, ps, flags) };
+    // SAFETY: all pointers are valid; nginx keeps uri and args, which live in the request pool.
+    let rc = unsafe { ngx_http_subrequest(r, &mut uri, args_ptr, &mut sr, ps, flags) };
     if rc != NGX_OK as ngx_int_t || sr.is_null() {
         return Err(FAILED);
     }
@@ -174,6 +190,11 @@ unsafe extern "C" fn subrequest_done(
     if let Some(buf) = unsafe { sr.out.as_ref().and_then(|out| out.buf.as_ref()) } {
         state.body = buffer_bytes(buf).to_vec();
     }
+    state.complete = arrived_whole(sr, state.body.len());
+    // SAFETY: NULL or a header of the subrequest's response.
+    if let Some(encoding) = unsafe { sr.headers_out.content_encoding.as_ref() } {
+        state.content_encoding = encoding.value.as_bytes().to_vec();
+    }
     // SAFETY: the subrequest shares the client's connection, alive while its request is.
     let client = unsafe { &mut *sr.connection };
     if client.error() != 0 && client_still_there(client) {
@@ -194,6 +215,33 @@ fn client_still_there(c: &ngx::ffi::ngx_connection_t) -> bool {
     // SAFETY: a live connection always has its read and write events.
     let (read, write) = unsafe { (&*c.read, &*c.write) };
     read.eof() == 0 && read.error() == 0 && write.error() == 0 && c.timedout() == 0
+}
+
+/// Whether the in-memory body is the whole response. nginx finishes a subrequest whose upstream
+/// closed early (a short `Content-Length` body, a chunked body without its last chunk) like a
+/// complete one, after logging "upstream prematurely closed connection".
+fn arrived_whole(sr: &ngx_http_request_t, received: usize) -> bool {
+    let announced = sr.headers_out.content_length_n;
+    if announced >= 0 && u64::try_from(announced) != Ok(received as u64) {
+        return false;
+    }
+    // SAFETY: NULL or the subrequest's upstream, which lives in its pool.
+    let Some(u) = (unsafe { sr.upstream.as_ref() }) else {
+        return true;
+    };
+    if u.header_sent() == 0 {
+        // The upstream never answered: nginx's own error page, complete by construction.
+        return true;
+    }
+    // Bytes the upstream still expected: the proxy module counts them down to 0 (-1 when the end
+    // of the connection ends the body).
+    let pending = if u.buffering() != 0 {
+        // SAFETY: NULL or the upstream's event pipe.
+        unsafe { u.pipe.as_ref() }.map_or(0, |pipe| pipe.length)
+    } else {
+        u.length
+    };
+    pending <= 0
 }
 
 fn buffer_bytes(buf: &ngx_buf_t) -> &[u8] {
@@ -222,22 +270,37 @@ unsafe extern "C" fn resume(r: *mut ngx_http_request_t) {
 
 fn respond(r: &mut Request, state: &LoginState) -> ngx_int_t {
     let log = r.log();
-    if state.status != NGX_HTTP_OK as ngx_uint_t {
-        return pass_through(r, state);
-    }
-    let issued = if state.rc != NGX_OK as ngx_int_t {
-        Err(
-            "authenticator answered 200 but its response was not received whole (bigger than \
-             the authenticator location's subrequest_output_buffer_size?)"
-                .to_string(),
-        )
-    } else {
-        issue(r, &state.body)
+    let outcome = match unusable(state) {
+        Some(reason) => Err(reason),
+        None if state.status != NGX_HTTP_OK as ngx_uint_t => return pass_through(r, state),
+        None => issue(r, &state.body),
     };
-    issued.unwrap_or_else(|reason| {
+    outcome.unwrap_or_else(|reason| {
         ngx::ngx_log_error!(NGX_LOG_ERR, log, "jwt_login: {reason}; no token issued");
         NGX_HTTP_BAD_GATEWAY as ngx_int_t
     })
+}
+
+/// An answer that must not be used, whatever its status: a cut-off body would be signed (200) or
+/// passed on (other statuses) as if it were whole.
+fn unusable(state: &LoginState) -> Option<String> {
+    if state.rc == NGX_ERROR as ngx_int_t || !state.complete {
+        return Some(format!(
+            "authenticator answered {} but its response was not received whole (bigger than \
+             the authenticator location's subrequest_output_buffer_size, or cut off)",
+            state.status
+        ));
+    }
+    let encoded = !state.content_encoding.is_empty()
+        && !state.content_encoding.eq_ignore_ascii_case(b"identity");
+    if state.status == NGX_HTTP_OK as ngx_uint_t && encoded {
+        return Some(format!(
+            "authenticator answered 200 with Content-Encoding: {}; add \
+             `proxy_set_header Accept-Encoding \"\";` to the authenticator location",
+            String::from_utf8_lossy(&state.content_encoding)
+        ));
+    }
+    None
 }
 
 fn issue(r: &mut Request, body: &[u8]) -> Result<ngx_int_t, String> {
@@ -250,11 +313,12 @@ fn issue(r: &mut Request, body: &[u8]) -> Result<ngx_int_t, String> {
         .map_err(|e| e.to_string())?;
     let answer = token_response(&issued);
     if let Some(cookie) = conf.login_cookie() {
-        let max_age = cookie
-            .max_age
-            .clone()
-            .unwrap_or_else(|| issued.expires_in.to_string());
-        let mut value = format!("{}={}; Max-Age={max_age}", cookie.name, issued.token);
+        let mut value = format!("{}={}", cookie.name, issued.token);
+        match cookie.max_age {
+            MaxAge::TokenLifetime => value.push_str(&format!("; Max-Age={}", issued.expires_in)),
+            MaxAge::Seconds(n) => value.push_str(&format!("; Max-Age={n}")),
+            MaxAge::Off => {}
+        }
         for attribute in &cookie.attributes {
             value.push_str("; ");
             value.push_str(attribute);

@@ -49,6 +49,12 @@ impl Default for IssuePolicy {
 pub enum SignerError {
     #[error(
         "jwt_login needs a key that can sign: an HMAC secret, a PEM private key or a JWK with \
+         \"d\"; add one with jwt_key_file (no key is configured for this location)"
+    )]
+    NoKeys,
+
+    #[error(
+        "jwt_login needs a key that can sign: an HMAC secret, a PEM private key or a JWK with \
          \"d\"; the configured keys ({keys}) are public keys only"
     )]
     NoSigningKey { keys: String },
@@ -119,18 +125,18 @@ impl Signer {
     /// Uses the ring's first signing-capable key; `alg` defaults to that key's
     /// [`Key::default_sign_algorithm`].
     pub fn new(ring: &KeyRing, alg: Option<Algorithm>) -> Result<Signer, SignerError> {
+        if ring.is_empty() {
+            return Err(SignerError::NoKeys);
+        }
         let key = ring
             .signing_key()
             .ok_or_else(|| SignerError::NoSigningKey {
-                keys: if ring.is_empty() {
-                    "none".to_owned()
-                } else {
-                    ring.keys()
-                        .iter()
-                        .map(Key::describe)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                },
+                keys: ring
+                    .keys()
+                    .iter()
+                    .map(Key::describe)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })?;
         let supported = key.algorithms();
         let alg = match alg.or_else(|| key.default_sign_algorithm()) {

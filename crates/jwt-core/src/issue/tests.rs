@@ -37,7 +37,7 @@ fn verify(keys: &[Key], token: &str) -> Result<std::sync::Arc<VerifiedToken>, cr
 #[test]
 fn signer_needs_a_signing_key() {
     let err = Signer::new(&KeyRing::new(), None).unwrap_err();
-    assert!(matches!(&err, SignerError::NoSigningKey { keys } if keys == "none"));
+    assert!(matches!(&err, SignerError::NoKeys), "{err:?}");
     let err = Signer::new(
         &ring(&[key("rsa2048.spki.pem"), key("p256.cert.pem")]),
         None,
