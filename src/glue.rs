@@ -68,10 +68,9 @@ pub fn pool_bytes(pool: *mut ngx_pool_t, bytes: &[u8]) -> Option<ngx_str_t> {
 /// Returns the element so callers can also point `headers_out` shortcuts at it.
 pub fn push_header_out(
     r: &mut ngx_http_request_t,
-    name: &[u8],
+    name: &'static [u8],
     value: &[u8],
 ) -> Result<*mut ngx_table_elt_t, Status> {
-    let name = pool_bytes(r.pool, name).ok_or(Status::NGX_ERROR)?;
     let value = pool_bytes(r.pool, value).ok_or(Status::NGX_ERROR)?;
     // SAFETY: headers_out.headers is an initialised ngx_list_t of ngx_table_elt_t.
     let h = unsafe { ngx_list_push(&mut r.headers_out.headers) } as *mut ngx_table_elt_t;
@@ -81,7 +80,11 @@ pub fn push_header_out(
     // SAFETY: h points to a freshly pushed, writable list element.
     unsafe {
         (*h).hash = 1;
-        (*h).key = name;
+        // nginx never writes through a header's key, so a static name needs no pool copy.
+        (*h).key = ngx_str_t {
+            len: name.len(),
+            data: name.as_ptr() as *mut u8,
+        };
         (*h).value = value;
         (*h).lowcase_key = std::ptr::null_mut();
     }

@@ -44,9 +44,8 @@ pub struct LoginState {
     content_type: Vec<u8>,
     /// The authenticator's headers that keep their meaning for the client (see
     /// [`PASSED_HEADERS`]), forwarded with a non-200 answer.
-    headers: Vec<(Vec<u8>, Vec<u8>)>,
+    headers: Vec<(&'static [u8], Vec<u8>)>,
     body: Vec<u8>,
-    content_encoding: Vec<u8>,
     /// The body arrived whole (as long as announced, and the upstream expected no more).
     complete: bool,
 }
@@ -59,8 +58,9 @@ const PASSED_HEADERS: [&[u8]; 4] = [
     b"WWW-Authenticate",
     b"Retry-After",
     // The client asked for that encoding (the subrequest carries its Accept-Encoding).
-    b"Content-Encoding",
+    CONTENT_ENCODING,
 ];
+const CONTENT_ENCODING: &[u8] = b"Content-Encoding";
 
 pub unsafe extern "C" fn login_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
     // SAFETY: nginx calls content handlers with a live request.
@@ -176,14 +176,11 @@ unsafe extern "C" fn subrequest_done(
     state.content_type = sr.headers_out.content_type.as_bytes().to_vec();
     // SAFETY: headers_out.headers is the subrequest's initialised list of output headers.
     for (name, value) in unsafe { list_iterator(&sr.headers_out.headers) } {
-        let name = name.as_bytes();
-        if PASSED_HEADERS
+        let passed = PASSED_HEADERS
             .iter()
-            .any(|passed| passed.eq_ignore_ascii_case(name))
-        {
-            state
-                .headers
-                .push((name.to_vec(), value.as_bytes().to_vec()));
+            .find(|passed| passed.eq_ignore_ascii_case(name.as_bytes()));
+        if let Some(&passed) = passed {
+            state.headers.push((passed, value.as_bytes().to_vec()));
         }
     }
     // SAFETY: for in-memory subrequests `out` is NULL or one buffer with the whole body.
@@ -191,10 +188,6 @@ unsafe extern "C" fn subrequest_done(
         state.body = buffer_bytes(buf).to_vec();
     }
     state.complete = arrived_whole(sr, state.body.len());
-    // SAFETY: NULL or a header of the subrequest's response.
-    if let Some(encoding) = unsafe { sr.headers_out.content_encoding.as_ref() } {
-        state.content_encoding = encoding.value.as_bytes().to_vec();
-    }
     // SAFETY: the subrequest shares the client's connection, alive while its request is.
     let client = unsafe { &mut *sr.connection };
     if client.error() != 0 && client_still_there(client) {
@@ -291,16 +284,20 @@ fn unusable(state: &LoginState) -> Option<String> {
             state.status
         ));
     }
-    let encoded = !state.content_encoding.is_empty()
-        && !state.content_encoding.eq_ignore_ascii_case(b"identity");
-    if state.status == NGX_HTTP_OK as ngx_uint_t && encoded {
-        return Some(format!(
+    let encoding = state
+        .headers
+        .iter()
+        .find(|(name, _)| *name == CONTENT_ENCODING)
+        .map(|(_, value)| value.as_slice())
+        .filter(|value| !value.is_empty() && !value.eq_ignore_ascii_case(b"identity"));
+    match encoding {
+        Some(encoding) if state.status == NGX_HTTP_OK as ngx_uint_t => Some(format!(
             "authenticator answered 200 with Content-Encoding: {}; add \
              `proxy_set_header Accept-Encoding \"\";` to the authenticator location",
-            String::from_utf8_lossy(&state.content_encoding)
-        ));
+            String::from_utf8_lossy(encoding)
+        )),
+        _ => None,
     }
-    None
 }
 
 fn issue(r: &mut Request, body: &[u8]) -> Result<ngx_int_t, String> {
