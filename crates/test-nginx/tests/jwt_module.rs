@@ -166,10 +166,12 @@ fn issued_tokens_verify_with_the_same_key_and_not_with_another() {
 fn issued_tokens_expire_after_the_ttl() {
     let dir = key_dir("ttl");
     make_keys(&dir, "a");
-    let ngx = start(login_and_check(&dir, "a", "a", "jwt_token_ttl 1s;"));
+    // 2s, not 1s: the check right after the login may fall in the next second, and a 1s token
+    // would already be expired there.
+    let ngx = start(login_and_check(&dir, "a", "a", "jwt_token_ttl 2s;"));
     let token = login(&ngx, "hs");
     assert_eq!(check(&ngx, "hs", &token).status, 200);
-    std::thread::sleep(Duration::from_millis(2100));
+    std::thread::sleep(Duration::from_millis(3100));
     let expired = check(&ngx, "hs", &token);
     assert_eq!(expired.status, 401);
     assert_eq!(expired.header("X-Jwt-Error").as_deref(), Some("expired"));
