@@ -4,16 +4,16 @@
 //! `auth_basic` combine with it: `NGX_OK` lets the request through, `NGX_DECLINED` means "not
 //! my business", 401/403 deny (nginx's access checker then applies `satisfy`).
 
+use jwt_core::require::satisfies;
 use jwt_core::VerifyError;
 use ngx::core::Status;
-use ngx::ffi::{
-    ngx_http_get_indexed_variable, ngx_http_request_t, ngx_int_t, ngx_uint_t, NGX_LOG_INFO,
-};
+use ngx::ffi::{ngx_http_get_flushed_variable, ngx_http_request_t, ngx_int_t, NGX_LOG_INFO};
 use ngx::http::Request;
 
 use crate::conf::{loc_conf, JwtLocConf, RequireRule};
-use crate::glue::push_header_out;
-use crate::verification::outcome;
+use crate::response_headers::push_header_out;
+use crate::variables::module_variable_indexes;
+use crate::verification::{current_key, outcome, read_under_other_key};
 
 pub unsafe extern "C" fn access_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
     // SAFETY: nginx calls phase handlers with a live request.
@@ -22,7 +22,7 @@ pub unsafe extern "C" fn access_handler(r: *mut ngx_http_request_t) -> ngx_int_t
 }
 
 fn check_access(r: &mut Request) -> Status {
-    // Subrequests are not re-verified (as auth_request does): the main request was.
+    // nginx itself skips the access phase for subrequests; kept for clarity.
     if !r.is_main() {
         return Status::NGX_DECLINED;
     }
@@ -33,29 +33,60 @@ fn check_access(r: &mut Request) -> Status {
         return Status::NGX_DECLINED;
     }
     let log = r.log();
-    let rejection = match outcome(r) {
-        Some(Ok(_)) => None,
+    match outcome(r) {
+        Some(Ok(_)) => {}
         Some(Err(error)) => {
             log_rejection(log, error);
-            Some(challenge_for(conf, error))
+            let challenge = challenge_for(conf, error);
+            return deny(r, conf.failure_status(), challenge);
         }
         // Merge guarantees a verifier wherever jwt_verify is on; fail closed regardless.
         None => return Status(ngx::ffi::NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t),
-    };
-    if let Some(challenge) = rejection {
-        return deny(r, conf.failure_status(), challenge);
     }
     for rule in conf.require_rules() {
-        if let Some(variable) = first_unmet(r, rule) {
-            ngx::ngx_log_error!(
-                NGX_LOG_INFO,
-                log,
-                "jwt: token accepted but \"jwt_require\" failed on ${variable}"
-            );
+        if let Err(unmet) = check_rule(r, rule) {
+            ngx::ngx_log_error!(NGX_LOG_INFO, log, "jwt: \"jwt_require\" failed: {unmet}");
             return deny(r, rule.status, &conf.challenge.insufficient_scope);
         }
     }
     Status::NGX_OK
+}
+
+/// Checks one `jwt_require`: every variable must be met (see [`satisfies`]). Values are read
+/// fresh for this location: the module's own variables are never served from nginx's cache,
+/// and another variable (a `set` or `map` of a claim) is only trusted when no `$jwt_*`
+/// variable was read in this request under another key ring or token source, since its
+/// cached value could then hold a claim of a token this location did not verify.
+fn check_rule(r: &mut Request, rule: &RequireRule) -> Result<(), String> {
+    let module_variables = module_variable_indexes(r);
+    let foreign_read = match current_key(r) {
+        Some(key) => read_under_other_key(r, key),
+        None => true,
+    };
+    let raw: *mut ngx_http_request_t = r.into();
+    for (name, index) in &rule.variables {
+        if foreign_read && !module_variables.contains(index) {
+            return Err(format!(
+                "${name} may hold a claim of a token this location did not verify ($jwt_ \
+                 variables were read at another level or location of this request); require \
+                 the $jwt_ variables themselves, or read claims only where they are verified"
+            ));
+        }
+        // SAFETY: the index was obtained from ngx_http_get_variable_index at configuration time;
+        // nginx re-evaluates a non-cacheable value (such as the module's) before returning it.
+        let value = unsafe { ngx_http_get_flushed_variable(raw, *index).as_ref() };
+        let met = match value {
+            Some(v) if v.not_found() == 0 && !v.data.is_null() => {
+                // SAFETY: a found variable value points at `len` readable bytes.
+                satisfies(unsafe { std::slice::from_raw_parts(v.data, v.len() as usize) })
+            }
+            _ => false,
+        };
+        if !met {
+            return Err(format!("${name} is empty, 0, false, null, [] or {{}}"));
+        }
+    }
+    Ok(())
 }
 
 fn log_rejection(log: *mut ngx::ffi::ngx_log_t, error: &VerifyError) {
@@ -75,24 +106,6 @@ fn challenge_for(conf: &'static JwtLocConf, error: &VerifyError) -> &'static str
     } else {
         &conf.challenge.invalid_token
     }
-}
-
-/// The first variable of the rule that is empty or "0".
-fn first_unmet<'a>(r: &mut Request, rule: &'a RequireRule) -> Option<&'a str> {
-    let raw: *mut ngx_http_request_t = r.into();
-    rule.variables.iter().find_map(|(name, index)| {
-        // SAFETY: the index was obtained from ngx_http_get_variable_index at configuration time.
-        let value = unsafe { ngx_http_get_indexed_variable(raw, *index as ngx_uint_t).as_ref() };
-        let satisfied = match value {
-            Some(v) if v.not_found() == 0 && v.len() > 0 && !v.data.is_null() => {
-                // SAFETY: a found variable value points at `len` readable bytes.
-                let bytes = unsafe { std::slice::from_raw_parts(v.data, v.len() as usize) };
-                bytes != b"0"
-            }
-            _ => false,
-        };
-        (!satisfied).then_some(name.as_str())
-    })
 }
 
 fn deny(r: &mut Request, status: u16, challenge: &str) -> Status {

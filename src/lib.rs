@@ -4,27 +4,31 @@
 //! access-phase handler in [`access`], the login content handler in [`login`], variables in
 //! [`variables`]. Every JWT rule lives in the `jwt-core` crate, which knows nothing of nginx.
 
-use std::ffi::{c_char, c_void};
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use std::ptr::{addr_of, addr_of_mut};
 
 use ngx::core::Status;
 use ngx::ffi::{
     ngx_array_push, ngx_command_t, ngx_conf_t, ngx_http_handler_pt, ngx_http_module_t,
-    ngx_http_phases_NGX_HTTP_ACCESS_PHASE, ngx_int_t, ngx_module_t, ngx_uint_t, NGX_CONF_1MORE,
-    NGX_CONF_2MORE, NGX_CONF_FLAG, NGX_CONF_TAKE1, NGX_CONF_TAKE12, NGX_HTTP_LOC_CONF,
-    NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF, NGX_HTTP_MAIN_CONF_OFFSET, NGX_HTTP_MODULE,
-    NGX_HTTP_SRV_CONF,
+    ngx_http_phases_NGX_HTTP_ACCESS_PHASE, ngx_int_t, ngx_module_t, NGX_CONF_1MORE, NGX_CONF_2MORE,
+    NGX_CONF_FLAG, NGX_CONF_TAKE1, NGX_CONF_TAKE12, NGX_HTTP_LOC_CONF, NGX_HTTP_MAIN_CONF,
+    NGX_HTTP_MODULE, NGX_HTTP_SRV_CONF,
 };
 use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf, NgxHttpCoreModule};
 use ngx::ngx_string;
 
 mod access;
 mod conf;
-mod glue;
 mod login;
+mod request_local;
+mod response_headers;
+mod token_source;
 mod variables;
 mod verification;
 
+use conf::directives::{self as d, loc, main};
 use conf::{JwtLocConf, JwtMainConf};
 
 /// Marker type carrying the module's nginx hooks.
@@ -71,124 +75,93 @@ unsafe impl HttpModuleMainConf for Module {
 
 const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
 
-type Setter = unsafe extern "C" fn(*mut ngx_conf_t, *mut ngx_command_t, *mut c_void) -> *mut c_char;
-
-const fn command(name: ngx::ffi::ngx_str_t, flags: u32, conf: usize, set: Setter) -> ngx_command_t {
-    ngx_command_t {
-        name,
-        type_: flags as ngx_uint_t,
-        set: Some(set),
-        conf,
-        offset: 0,
-        post: std::ptr::null_mut(),
-    }
-}
-
-const LOC: usize = NGX_HTTP_LOC_CONF_OFFSET;
-const MAIN: usize = NGX_HTTP_MAIN_CONF_OFFSET;
-
+/// The module's directives: name, where it may appear and its arguments, and the function
+/// that reads it (see [`conf::directives`]). Terminated by an empty entry, as nginx expects.
 static mut COMMANDS: [ngx_command_t; 18] = [
-    command(
+    loc(
         ngx_string!("jwt_verify"),
         ANY_LEVEL | NGX_CONF_FLAG,
-        LOC,
-        conf::cmd_verify,
+        d::jwt_verify,
     ),
-    command(
+    loc(
         ngx_string!("jwt_key_file"),
         ANY_LEVEL | NGX_CONF_TAKE12,
-        LOC,
-        conf::cmd_key_file,
+        d::jwt_key_file,
     ),
-    command(
+    loc(
         ngx_string!("jwt_algorithms"),
         ANY_LEVEL | NGX_CONF_1MORE,
-        LOC,
-        conf::cmd_algorithms,
+        d::jwt_algorithms,
     ),
-    command(
+    loc(
         ngx_string!("jwt_token"),
         ANY_LEVEL | NGX_CONF_TAKE1,
-        LOC,
-        conf::cmd_token,
+        d::jwt_token,
     ),
-    command(
+    loc(
         ngx_string!("jwt_leeway"),
         ANY_LEVEL | NGX_CONF_TAKE1,
-        LOC,
-        conf::cmd_leeway,
+        d::jwt_leeway,
     ),
-    command(
+    loc(
         ngx_string!("jwt_require_exp"),
         ANY_LEVEL | NGX_CONF_FLAG,
-        LOC,
-        conf::cmd_require_exp,
+        d::jwt_require_exp,
     ),
-    command(
+    loc(
         ngx_string!("jwt_issuer"),
         ANY_LEVEL | NGX_CONF_TAKE1,
-        LOC,
-        conf::cmd_issuer,
+        d::jwt_issuer,
     ),
-    command(
+    loc(
         ngx_string!("jwt_audience"),
         ANY_LEVEL | NGX_CONF_1MORE,
-        LOC,
-        conf::cmd_audience,
+        d::jwt_audience,
     ),
-    command(
+    loc(
         ngx_string!("jwt_require"),
         ANY_LEVEL | NGX_CONF_1MORE,
-        LOC,
-        conf::cmd_require,
+        d::jwt_require,
     ),
-    command(
+    loc(
         ngx_string!("jwt_realm"),
         ANY_LEVEL | NGX_CONF_TAKE1,
-        LOC,
-        conf::cmd_realm,
+        d::jwt_realm,
     ),
-    command(
+    loc(
         ngx_string!("jwt_failure_status"),
         ANY_LEVEL | NGX_CONF_TAKE1,
-        LOC,
-        conf::cmd_failure_status,
+        d::jwt_failure_status,
     ),
-    command(
+    main(
         ngx_string!("jwt_claim_set"),
         NGX_HTTP_MAIN_CONF | NGX_CONF_2MORE,
-        MAIN,
-        conf::cmd_claim_set,
+        variables::jwt_claim_set,
     ),
-    command(
+    loc(
         ngx_string!("jwt_login"),
         NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
-        LOC,
-        conf::cmd_login,
+        login::jwt_login,
     ),
-    command(
+    loc(
         ngx_string!("jwt_sign_algorithm"),
         ANY_LEVEL | NGX_CONF_TAKE1,
-        LOC,
-        conf::cmd_sign_algorithm,
+        d::jwt_sign_algorithm,
     ),
-    command(
+    loc(
         ngx_string!("jwt_token_ttl"),
         ANY_LEVEL | NGX_CONF_TAKE1,
-        LOC,
-        conf::cmd_token_ttl,
+        d::jwt_token_ttl,
     ),
-    command(
+    loc(
         ngx_string!("jwt_login_cookie"),
         ANY_LEVEL | NGX_CONF_1MORE,
-        LOC,
-        conf::cmd_login_cookie,
+        d::jwt_login_cookie,
     ),
-    command(
+    loc(
         ngx_string!("jwt_cache_size"),
         ANY_LEVEL | NGX_CONF_TAKE1,
-        LOC,
-        conf::cmd_cache_size,
+        d::jwt_cache_size,
     ),
     ngx_command_t::empty(),
 ];

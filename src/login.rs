@@ -16,19 +16,20 @@ use std::ptr;
 use jwt_core::IssuedToken;
 use ngx::core::Status;
 use ngx::ffi::{
-    ngx_buf_t, ngx_chain_t, ngx_create_temp_buf, ngx_http_discard_request_body,
-    ngx_http_finalize_request, ngx_http_output_filter, ngx_http_post_subrequest_t,
-    ngx_http_read_client_request_body, ngx_http_request_t, ngx_http_send_header,
+    ngx_buf_t, ngx_chain_t, ngx_conf_t, ngx_create_temp_buf, ngx_http_finalize_request,
+    ngx_http_post_subrequest_t, ngx_http_read_client_request_body, ngx_http_request_t,
     ngx_http_subrequest, ngx_int_t, ngx_palloc, ngx_str_t, ngx_uint_t, NGX_ERROR,
     NGX_HTTP_BAD_GATEWAY, NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_NOT_ALLOWED, NGX_HTTP_OK,
     NGX_HTTP_POST, NGX_HTTP_SPECIAL_RESPONSE, NGX_HTTP_SUBREQUEST_IN_MEMORY,
     NGX_HTTP_SUBREQUEST_WAITED, NGX_LOG_ERR, NGX_OK,
 };
-use ngx::http::{list_iterator, Request};
+use ngx::http::{list_iterator, HttpModuleLocationConf, Method, NgxHttpCoreModule, Request};
 
-use crate::conf::{loc_conf, MaxAge};
-use crate::glue::{now, pool_bytes, push_header_out};
-use crate::verification::request_ctx;
+use crate::conf::parse::{arg, once};
+use crate::conf::{loc_conf, LoginTarget, Setting, Settings};
+use crate::request_local;
+use crate::response_headers::{pool_bytes, push_header_out};
+use crate::verification::now;
 
 /// What the authenticator answered, captured from the subrequest.
 #[derive(Default)]
@@ -62,16 +63,39 @@ const PASSED_HEADERS: [&[u8]; 4] = [
 ];
 const CONTENT_ENCODING: &[u8] = b"Content-Encoding";
 
-pub unsafe extern "C" fn login_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
+/// `jwt_login uri` (location): this location's content handler issues tokens.
+pub fn jwt_login(cf: &mut ngx_conf_t, s: &mut Settings) -> Result<(), String> {
+    once(cf, &s.login)?;
+    let uri = arg(cf, 1);
+    if !uri.starts_with('/') {
+        return Err(format!(
+            "\"jwt_login\" needs the URI of a location such as /authenticate, got \"{uri}\""
+        ));
+    }
+    let clcf =
+        NgxHttpCoreModule::location_conf_mut(&*cf).ok_or("no http core location configuration")?;
+    clcf.handler = Some(login_handler);
+    let target = match uri.split_once('?') {
+        Some((path, args)) => LoginTarget {
+            uri: path.to_string(),
+            args: Some(args.to_string()),
+        },
+        None => LoginTarget { uri, args: None },
+    };
+    s.login = Some(Setting::here(cf, target));
+    Ok(())
+}
+
+unsafe extern "C" fn login_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
     // SAFETY: nginx calls content handlers with a live request.
-    let request = unsafe { &mut *r };
-    if request.method != NGX_HTTP_POST as ngx_uint_t {
-        // SAFETY: r is live; discarding the body keeps the connection reusable.
-        let rc = unsafe { ngx_http_discard_request_body(r) };
-        if rc != NGX_OK as ngx_int_t {
-            return rc;
+    let request = unsafe { Request::from_ngx_http_request(r) };
+    if request.method() != Method::POST {
+        // Discarding the body keeps the connection reusable.
+        let rc = request.discard_request_body();
+        if rc != Status::NGX_OK {
+            return rc.into();
         }
-        return match push_header_out(request, b"Allow", b"POST") {
+        return match push_header_out(request.as_mut(), b"Allow", b"POST") {
             Ok(_) => NGX_HTTP_NOT_ALLOWED as ngx_int_t,
             Err(status) => status.into(),
         };
@@ -97,13 +121,14 @@ fn start_subrequest(r: *mut ngx_http_request_t) -> Result<(), ngx_int_t> {
     // SAFETY: r is the live main request.
     let request = unsafe { Request::from_ngx_http_request(r) };
     let conf = loc_conf(request).ok_or(FAILED)?;
-    let uri = conf.login_uri().ok_or(FAILED)?;
-    let ctx = request_ctx(request).ok_or(FAILED)?;
-    if ctx.login.started {
+    let target = conf.login().ok_or(FAILED)?;
+    // SAFETY: r is live; the state is borrowed only within this call.
+    let state = unsafe { request_local::get_or_create::<LoginState>(r, None) }.ok_or(FAILED)?;
+    if state.started {
         return Ok(());
     }
-    ctx.login.started = true;
-    let ctx_ptr = ctx as *mut _ as *mut c_void;
+    state.started = true;
+    let state_ptr = ptr::from_mut(state).cast::<c_void>();
 
     // SAFETY: allocated from the request pool, which outlives the subrequest.
     let ps = unsafe { ngx_palloc((*r).pool, std::mem::size_of::<ngx_http_post_subrequest_t>()) }
@@ -115,7 +140,7 @@ fn start_subrequest(r: *mut ngx_http_request_t) -> Result<(), ngx_int_t> {
     unsafe {
         ps.write(ngx_http_post_subrequest_t {
             handler: Some(subrequest_done),
-            data: ctx_ptr,
+            data: state_ptr,
         })
     };
 
@@ -123,8 +148,8 @@ fn start_subrequest(r: *mut ngx_http_request_t) -> Result<(), ngx_int_t> {
     unsafe { (*r).write_event_handler = Some(resume) };
 
     let pool = request.pool().as_ptr();
-    let mut uri = pool_bytes(pool, uri.as_bytes()).ok_or(FAILED)?;
-    let mut args = match conf.login_args() {
+    let mut uri = pool_bytes(pool, target.uri.as_bytes()).ok_or(FAILED)?;
+    let mut args = match &target.args {
         Some(args) => Some(pool_bytes(pool, args.as_bytes()).ok_or(FAILED)?),
         None => None,
     };
@@ -157,13 +182,9 @@ unsafe extern "C" fn subrequest_done(
     data: *mut c_void,
     rc: ngx_int_t,
 ) -> ngx_int_t {
-    // SAFETY: data is the parent's RequestCtx (request pool), sr the finished subrequest.
-    let (state, sr) = unsafe {
-        (
-            &mut (*(data as *mut crate::verification::RequestCtx)).login,
-            &*sr,
-        )
-    };
+    // SAFETY: data is the parent's LoginState (request pool, see start_subrequest), sr the
+    // finished subrequest.
+    let (state, sr) = unsafe { (&mut *data.cast::<LoginState>(), &*sr) };
     if state.done {
         return rc;
     }
@@ -249,10 +270,11 @@ fn buffer_bytes(buf: &ngx_buf_t) -> &[u8] {
 unsafe extern "C" fn resume(r: *mut ngx_http_request_t) {
     // SAFETY: nginx calls event handlers with a live request.
     let request = unsafe { Request::from_ngx_http_request(r) };
-    let rc = match request_ctx(request) {
-        Some(ctx) if !ctx.login.done => return,
-        Some(ctx) => {
-            let state = std::mem::take(&mut ctx.login);
+    // SAFETY: r is live; the state is borrowed only within this call.
+    let rc = match unsafe { request_local::get::<LoginState>(r) } {
+        Some(state) if !state.done => return,
+        Some(state) => {
+            let state = std::mem::take(state);
             respond(request, &state)
         }
         None => NGX_ERROR as ngx_int_t,
@@ -310,16 +332,7 @@ fn issue(r: &mut Request, body: &[u8]) -> Result<ngx_int_t, String> {
         .map_err(|e| e.to_string())?;
     let answer = token_response(&issued);
     if let Some(cookie) = conf.login_cookie() {
-        let mut value = format!("{}={}", cookie.name, issued.token);
-        match cookie.max_age {
-            MaxAge::TokenLifetime => value.push_str(&format!("; Max-Age={}", issued.expires_in)),
-            MaxAge::Seconds(n) => value.push_str(&format!("; Max-Age={n}")),
-            MaxAge::Off => {}
-        }
-        for attribute in &cookie.attributes {
-            value.push_str("; ");
-            value.push_str(attribute);
-        }
+        let value = cookie.set_cookie_value(&issued.token, issued.expires_in);
         push_header_out(r.as_mut(), b"Set-Cookie", value.as_bytes())
             .map_err(|_| "out of memory")?;
     }
@@ -371,10 +384,9 @@ fn send(r: &mut Request, status: ngx_uint_t, content_type: &[u8], body: &[u8]) -
         raw.headers_out.content_type = ct;
         raw.headers_out.content_type_len = ct.len;
     }
-    // SAFETY: raw is the live main request; headers are set above.
-    let rc = unsafe { ngx_http_send_header(raw) };
-    if rc == NGX_ERROR as ngx_int_t || rc > NGX_OK as ngx_int_t || raw.header_only() != 0 {
-        return rc;
+    let rc = r.send_header();
+    if rc == Status::NGX_ERROR || rc.0 > NGX_OK as ngx_int_t || r.header_only() {
+        return rc.into();
     }
     // SAFETY: the buffer comes from the request pool and is filled before use.
     let buf = unsafe { ngx_create_temp_buf(pool, body.len().max(1)) };
@@ -392,6 +404,6 @@ fn send(r: &mut Request, status: ngx_uint_t, content_type: &[u8], body: &[u8]) -
         buf,
         next: ptr::null_mut(),
     };
-    // SAFETY: the chain and buffer stay alive until the filter returns.
-    unsafe { ngx_http_output_filter(raw, &mut out) }
+    // The chain and buffer stay alive until the filter returns.
+    r.output_filter(&mut out).into()
 }

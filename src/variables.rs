@@ -11,14 +11,18 @@ use jwt_core::json::value_text;
 use jwt_core::VerifiedToken;
 use ngx::core::Status;
 use ngx::ffi::{
-    ngx_conf_t, ngx_http_add_variable, ngx_http_request_t, ngx_http_variable_value_t, ngx_int_t,
-    ngx_pool_t, ngx_str_t, NGX_HTTP_VAR_NOCACHEABLE, NGX_HTTP_VAR_PREFIX,
+    ngx_conf_t, ngx_http_add_variable, ngx_http_request_t, ngx_http_variable_t,
+    ngx_http_variable_value_t, ngx_int_t, ngx_pool_t, ngx_str_t, NGX_HTTP_VAR_NOCACHEABLE,
+    NGX_HTTP_VAR_PREFIX,
 };
-use ngx::http::Request;
+use ngx::http::{HttpModuleMainConf, NgxHttpCoreModule, Request};
 use serde_json::Value;
 
-use crate::glue::pool_bytes;
-use crate::verification::outcome;
+use crate::conf::parse::{args, text, variable_name};
+use crate::conf::{is_module_variable, JwtMainConf};
+use crate::response_headers::pool_bytes;
+use crate::verification::{note_variable_read, outcome, Outcome};
+use crate::Module;
 
 type Getter = unsafe extern "C" fn(
     *mut ngx_http_request_t,
@@ -30,7 +34,7 @@ const CLAIM_PREFIX: &str = "jwt_claim_";
 const HEADER_PREFIX: &str = "jwt_header_";
 
 /// Declares the module's built-in variables (preconfiguration).
-pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
+pub fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
     let builtins: [(&str, Getter, u32); 4] = [
         (CLAIM_PREFIX, claim_variable, NGX_HTTP_VAR_PREFIX),
         (HEADER_PREFIX, header_variable, NGX_HTTP_VAR_PREFIX),
@@ -38,59 +42,88 @@ pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
         ("jwt_error", error_variable, 0),
     ];
     for (name, getter, flags) in builtins {
-        // SAFETY: cf is the live configuration; the name is 'static.
-        if unsafe { add(cf, name, getter, flags, 0) }.is_err() {
+        if add(cf, name.as_bytes(), getter, flags, 0).is_err() {
             return Status::NGX_ERROR.into();
         }
     }
     Status::NGX_OK.into()
 }
 
-/// Declares `$name` for `jwt_claim_set`; `path` points at the claim path kept in the main conf.
-pub fn add_claim_set(cf: &mut ngx_conf_t, name: &str, path: usize) -> Result<(), String> {
-    // SAFETY: cf is the live configuration; the name is copied into the configuration pool.
-    unsafe {
-        let name = ngx_str_t::from_str(cf.pool, name);
-        let name: &'static [u8] = std::slice::from_raw_parts(name.data, name.len);
-        add_raw(cf, name, claim_set_variable, 0, path)
-    }
-    .map_err(|()| format!("cannot declare the variable \"${name}\""))
+/// `jwt_claim_set $name claim [nested ...]` (http level): declares `$name`, the value of a
+/// (nested) claim.
+pub fn jwt_claim_set(cf: &mut ngx_conf_t, main: &mut JwtMainConf) -> Result<(), String> {
+    let all: Vec<String> = args(cf).iter().map(text).collect();
+    let name = variable_name(cf, &all[1])?;
+    // Boxed: nginx keeps the address as the variable's data while the Vec of paths grows.
+    let path = Box::new(all[2..].to_vec());
+    let data = std::ptr::from_ref::<Vec<String>>(&path) as usize;
+    add(cf, name.as_bytes(), claim_set_variable, 0, data)
+        .map_err(|()| format!("cannot declare the variable \"${name}\""))?;
+    main.claim_sets.push(path);
+    main.claim_set_names.push(name.to_ascii_lowercase());
+    Ok(())
 }
 
-unsafe fn add(
+fn add(
     cf: *mut ngx_conf_t,
-    name: &'static str,
-    getter: Getter,
-    flags: u32,
-    data: usize,
-) -> Result<(), ()> {
-    unsafe { add_raw(cf, name.as_bytes(), getter, flags, data) }
-}
-
-unsafe fn add_raw(
-    cf: *mut ngx_conf_t,
-    name: &'static [u8],
+    name: &[u8],
     getter: Getter,
     flags: u32,
     data: usize,
 ) -> Result<(), ()> {
     let mut ngx_name = ngx_str_t {
         len: name.len(),
-        data: name.as_ptr() as *mut u8,
+        data: name.as_ptr().cast_mut(),
     };
-    // Values depend on the location's key ring and are recomputed after an internal redirect.
+    // Values depend on the location's key ring and token source: never serve a cached one to a
+    // reader that asks for a fresh value (ngx_http_get_flushed_variable, complex values).
     let flags = (flags | NGX_HTTP_VAR_NOCACHEABLE) as usize;
-    // SAFETY: nginx copies what it keeps of the name; cf is live.
+    // SAFETY: cf is the live configuration; nginx copies the name into its own pool and
+    // never writes through ours.
     let var = unsafe { ngx_http_add_variable(cf, &mut ngx_name, flags) };
-    if var.is_null() {
-        return Err(());
-    }
-    // SAFETY: var is the variable nginx just created for us.
-    unsafe {
-        (*var).get_handler = Some(getter);
-        (*var).data = data;
-    }
+    // SAFETY: NULL or the variable nginx just created for us.
+    let var = unsafe { var.as_mut() }.ok_or(())?;
+    var.get_handler = Some(getter);
+    var.data = data;
     Ok(())
+}
+
+/// The indexes of the module's variables in this configuration's variable table (the ones a
+/// config refers to, prefix variables such as `$jwt_claim_sub` included). Computed on the
+/// first request of each worker: the table is complete only once configuration is over.
+pub fn module_variable_indexes(r: &Request) -> &'static [usize] {
+    let (Some(main), Some(cmcf)) = (Module::main_conf(r), NgxHttpCoreModule::main_conf(r)) else {
+        return &[];
+    };
+    main.module_variables.get_or_init(|| {
+        // SAFETY: cmcf.variables is the array of ngx_http_variable_t that indexes refer to.
+        let table = unsafe { cmcf.variables.as_slice::<ngx_http_variable_t>() };
+        table
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| {
+                let name = String::from_utf8_lossy(v.name.as_bytes());
+                is_module_variable(&name, main)
+            })
+            .map(|(index, _)| index)
+            .collect()
+    })
+}
+
+/// Marks the cached values of the module's variables in this request as invalid, so that the
+/// next read asks the module again, also through `ngx_http_get_indexed_variable` (the log
+/// module, `set`).
+fn invalidate_module_variables(r: &mut Request) {
+    let indexes = module_variable_indexes(r);
+    let raw: &mut ngx_http_request_t = r.as_mut();
+    for &index in indexes {
+        // SAFETY: `variables` has one slot per indexed variable of this configuration, and the
+        // index comes from the same configuration's variable table.
+        if let Some(value) = unsafe { raw.variables.add(index).as_mut() } {
+            value.set_valid(0);
+            value.set_not_found(0);
+        }
+    }
 }
 
 /// Marks the variable as empty-and-absent.
@@ -138,6 +171,14 @@ unsafe fn with_request(
     getter(r, pool, v).into()
 }
 
+/// The verification result of the location this variable is read in.
+fn read_outcome(r: &mut Request) -> Option<&Outcome> {
+    if note_variable_read(r)? {
+        invalidate_module_variables(r);
+    }
+    outcome(r)
+}
+
 /// Sets `v` to what `pick` finds in the verified token; not found when there is no valid token
 /// or `pick` finds nothing.
 unsafe fn token_value(
@@ -145,8 +186,9 @@ unsafe fn token_value(
     v: *mut ngx_http_variable_value_t,
     pick: impl FnOnce(&VerifiedToken) -> Option<Cow<'_, str>>,
 ) -> ngx_int_t {
+    // SAFETY: nginx calls getters with a live request and value slot (caller's contract).
     unsafe {
-        with_request(r, v, |r, pool, v| match outcome(r) {
+        with_request(r, v, |r, pool, v| match read_outcome(r) {
             Some(Ok(token)) => match pick(token) {
                 Some(text) => set_text(pool, v, text),
                 None => not_found(v),
@@ -222,8 +264,9 @@ unsafe extern "C" fn error_variable(
     v: *mut ngx_http_variable_value_t,
     _data: usize,
 ) -> ngx_int_t {
+    // SAFETY: called by nginx as a variable getter.
     unsafe {
-        with_request(r, v, |r, pool, v| match outcome(r) {
+        with_request(r, v, |r, pool, v| match read_outcome(r) {
             Some(Err(e)) => set_text(pool, v, Cow::Borrowed(e.code())),
             Some(Ok(_)) => found(v, b"".as_ptr() as *mut u8, 0),
             None => not_found(v),

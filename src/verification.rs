@@ -1,129 +1,137 @@
-//! The per-request verification result: the token is found and verified at most once per
-//! request, by whichever asks first (the access handler or a `$jwt_*` variable), and the result
-//! is kept in the request's module context.
+//! The verification results of one request.
+//!
+//! A request is verified at most once per (verifier, token source): by whichever asks first,
+//! the access handler or a `$jwt_*` variable. What makes this subtle is that nginx caches
+//! variable values per request, and a config can read a `$jwt_*` variable in one place (a
+//! server-level `set`, a location left by `rewrite ... last`) and decide in another location
+//! that verifies a different token with different keys. The rules that keep every decision on
+//! the token the deciding location verified:
+//!
+//! * results are **append-only**: one per (verifier, token source), never replaced or freed
+//!   before the request ends, because variable values handed to nginx point into them;
+//! * when a read comes from a (verifier, source) other than the previous read's, the cached
+//!   values of the module's variables are **invalidated**, so later reads in the new location
+//!   (headers, the log phase) are evaluated again there;
+//! * every key under which a `$jwt_*` variable was read is **remembered**, so `jwt_require`
+//!   can refuse to decide on another module's cached value (a `set` or `map` of a claim) that
+//!   may hold a claim of a token this location did not verify.
+//!
+//! The state lives as long as the request, across internal redirects (see
+//! [`crate::request_local`]).
 
 use std::sync::Arc;
 
 use jwt_core::{VerifiedToken, Verifier, VerifyError};
-use ngx::ffi::{ngx_http_complex_value, ngx_http_request_t, ngx_str_t};
+use ngx::ffi::{ngx_http_request_t, NGX_LOG_ERR};
 use ngx::http::{HttpModule, Request};
 
 use crate::conf::{loc_conf, TokenSource};
-use crate::glue::now;
+use crate::request_local;
+use crate::token_source::find_token;
 use crate::Module;
 
 pub type Outcome = Result<Arc<VerifiedToken>, VerifyError>;
 
-/// The verifier (key ring + policy) and token source a result was computed with.
+/// The verifier (key ring + policy) and token source a result was computed with. A location
+/// without a key ring has a null verifier.
 #[derive(Clone, Copy, PartialEq, Eq)]
-struct OutcomeKey {
+pub struct OutcomeKey {
     verifier: *const Verifier,
     source: TokenSource,
 }
 
-/// Module context of a request. Allocated from the request pool with a cleanup that drops it,
-/// so the verified token (and every variable value borrowed from it) lives as long as the
-/// request.
+/// Per-request verification state.
 #[derive(Default)]
-pub struct RequestCtx {
-    /// The result and what produced it: a request can move between locations (`rewrite ...
-    /// last`), and a result is only reused where the same verifier reads the same token.
-    outcome: Option<(OutcomeKey, Outcome)>,
-    /// State of a `jwt_login` exchange (unused elsewhere).
-    pub login: crate::login::LoginState,
+pub struct Verifications {
+    /// Every result computed for this request. Append-only: variable values point into the
+    /// tokens, and a (verifier, source) pair has one result for the whole request.
+    outcomes: Vec<(OutcomeKey, Outcome)>,
+    /// The distinct keys under which `$jwt_*` variables were read.
+    keys_read: Vec<OutcomeKey>,
+    /// The key of the most recent `$jwt_*` variable read.
+    last_read: Option<OutcomeKey>,
+    /// The token source is being evaluated: a `$jwt_*` read now means `jwt_token` depends on
+    /// the module's own variables (a cycle).
+    resolving_token: bool,
 }
 
-/// This request's module context, created on first use. `None` only when the pool is exhausted.
-pub fn request_ctx(r: &mut Request) -> Option<&mut RequestCtx> {
-    let existing = r
-        .get_module_ctx::<RequestCtx>(Module::module())
-        .map(|c| c as *const RequestCtx);
-    let ctx = match existing {
-        Some(ctx) => ctx as *mut RequestCtx,
-        None => {
-            let ctx = r.pool().allocate(RequestCtx::default());
-            if ctx.is_null() {
-                return None;
-            }
-            r.set_module_ctx(ctx.cast(), Module::module());
-            ctx
-        }
-    };
-    // SAFETY: the context lives in the request pool, which outlives this borrow of `r`; nginx
-    // is single-threaded and no other reference to it is alive across this call.
-    Some(unsafe { &mut *ctx })
-}
-
-/// The verification result for this request, computed on first use.
-///
-/// `None` when the location has no key ring (nothing to verify with).
-pub fn outcome(r: &mut Request) -> Option<&Outcome> {
-    let conf = loc_conf(r)?;
-    let verifier = conf.verifier.as_ref()?;
-    let key = OutcomeKey {
-        verifier: Arc::as_ptr(verifier),
-        source: conf.token_source(),
-    };
-    let fresh = match &request_ctx(r)?.outcome {
-        Some((computed_with, _)) if *computed_with == key => None,
-        _ => Some(match find_token(r, key.source) {
-            Some(token) => verifier.verify(token, now()),
-            None => Err(VerifyError::Missing),
-        }),
-    };
-    let ctx = request_ctx(r)?;
-    if let Some(outcome) = fresh {
-        ctx.outcome = Some((key, outcome));
-    }
-    ctx.outcome.as_ref().map(|(_, outcome)| outcome)
-}
-
-/// The token as presented, or `None` when the request carries none.
-fn find_token(r: &mut Request, source: TokenSource) -> Option<&'static [u8]> {
+/// This request's verification state.
+fn state(r: &mut Request) -> Option<&mut Verifications> {
     let raw: *mut ngx_http_request_t = r.into();
-    match source {
-        TokenSource::BearerHeader => {
-            // SAFETY: r is a live request; headers_in.authorization is NULL or a parsed header.
-            let header = unsafe { (*raw).headers_in.authorization.as_ref() }?;
-            // SAFETY: header values live in the request pool for the whole request.
-            let value = unsafe { header_bytes(&header.value) };
-            bearer_token(value)
-        }
-        TokenSource::Value(cv) => {
-            let mut value = ngx_str_t::empty();
-            // SAFETY: cv was compiled at configuration time; the value is allocated from (or
-            // points into memory owned by) the request.
-            if unsafe { ngx_http_complex_value(raw, cv, &mut value) } != 0 {
-                return None;
-            }
-            // SAFETY: as above, valid for the request's lifetime.
-            let token = unsafe { header_bytes(&value) };
-            (!token.is_empty()).then_some(token)
-        }
-    }
+    // SAFETY: r is live; the state is only borrowed within one call from nginx.
+    unsafe { request_local::get_or_create(raw, Some(Module::module().ctx_index)) }
 }
 
-/// # Safety
-/// `s` must point to memory that outlives the request.
-unsafe fn header_bytes(s: &ngx_str_t) -> &'static [u8] {
-    if s.len == 0 || s.data.is_null() {
-        return &[];
-    }
-    // SAFETY: guaranteed by the caller.
-    unsafe { std::slice::from_raw_parts(s.data, s.len) }
+/// The current location's (verifier, token source); `None` when the location has no
+/// configuration.
+pub fn current_key(r: &Request) -> Option<OutcomeKey> {
+    let conf = loc_conf(r)?;
+    Some(OutcomeKey {
+        verifier: conf.verifier.as_ref().map_or(std::ptr::null(), Arc::as_ptr),
+        source: conf.token_source(),
+    })
 }
 
-/// `Bearer <token>` with a case-insensitive scheme (RFC 6750 §2.1, RFC 7235 §2.1).
-/// Another scheme (say `Basic`) means no bearer token was presented.
-pub fn bearer_token(value: &[u8]) -> Option<&[u8]> {
-    const SCHEME: &[u8] = b"bearer";
-    if value.len() <= SCHEME.len() || !value[..SCHEME.len()].eq_ignore_ascii_case(SCHEME) {
+/// The verification result for the current location, computed on first use (for the access
+/// handler). `None` when the location has no key ring.
+pub fn outcome(r: &mut Request) -> Option<&Outcome> {
+    let key = current_key(r)?;
+    outcome_for(r, key)
+}
+
+/// Records a `$jwt_*` variable read in the current location. Returns whether the read comes
+/// from another (verifier, source) than the previous read, in which case the caller must
+/// invalidate the module's cached variable values; `None` when the read must yield nothing
+/// (no configuration, no memory, or a `jwt_token` that reads the module's own variables).
+pub fn note_variable_read(r: &mut Request) -> Option<bool> {
+    let key = current_key(r)?;
+    let log = r.log();
+    let state = state(r)?;
+    if state.resolving_token {
+        ngx::ngx_log_error!(
+            NGX_LOG_ERR,
+            log,
+            "jwt: \"jwt_token\" evaluates the module's own variables (through a map or a \
+             similar variable); it must read the request only, such as $cookie_NAME"
+        );
         return None;
     }
-    let rest = &value[SCHEME.len()..];
-    if rest[0] != b' ' && rest[0] != b'\t' {
-        return None;
+    let changed = state.last_read.replace(key) != Some(key);
+    if !state.keys_read.contains(&key) {
+        state.keys_read.push(key);
     }
-    let token = rest.trim_ascii();
-    (!token.is_empty()).then_some(token)
+    Some(changed)
+}
+
+/// Whether a `$jwt_*` variable was read in this request under a (verifier, source) other than
+/// `key`: then a cached value derived from a claim may belong to another token.
+pub fn read_under_other_key(r: &mut Request, key: OutcomeKey) -> bool {
+    state(r).is_some_and(|s| s.keys_read.iter().any(|read| *read != key))
+}
+
+fn outcome_for(r: &mut Request, key: OutcomeKey) -> Option<&Outcome> {
+    // SAFETY: the verifier pointer comes from the location's `Arc<Verifier>`, which lives as
+    // long as the configuration, i.e. longer than this request.
+    let verifier = unsafe { key.verifier.as_ref() }?;
+    let known = state(r)?.outcomes.iter().position(|(k, _)| *k == key);
+    let index = match known {
+        Some(index) => index,
+        None => {
+            state(r)?.resolving_token = true;
+            let outcome = match find_token(r, key.source) {
+                Some(token) => verifier.verify(token, now()),
+                None => Err(VerifyError::Missing),
+            };
+            let state = state(r)?;
+            state.resolving_token = false;
+            state.outcomes.push((key, outcome));
+            state.outcomes.len() - 1
+        }
+    };
+    state(r)?.outcomes.get(index).map(|(_, outcome)| outcome)
+}
+
+/// Current time in unix seconds (nginx's cached clock: no syscall per request).
+pub fn now() -> u64 {
+    u64::try_from(ngx::ffi::ngx_time()).unwrap_or(0)
 }

@@ -756,7 +756,7 @@ error= kid=a"b\c sub=alice
 
 
 
-=== TEST 17: the application's exp, already past, is kept: the token is expired at once
+=== TEST 17: the application's exp, already past: no token and no cookie reach the client (502)
 --- config
     location = /t {
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/login;
@@ -783,9 +783,9 @@ login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /t
 x
---- error_code: 200
---- response_body
-error=expired sub=
+--- error_code: 502
+--- response_headers
+Set-Cookie:
 
 
 

@@ -597,7 +597,7 @@ X-Jwt-Error:
 WWW-Authenticate: Bearer realm="protected", error="insufficient_scope"
 --- response_body_like: 403 Forbidden
 --- error_log
-jwt: token accepted but "jwt_require" failed on $is_admin
+jwt: "jwt_require" failed: $is_admin
 
 
 
@@ -658,7 +658,7 @@ Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsI
 --- response_headers
 WWW-Authenticate: Bearer realm="protected", error="insufficient_scope"
 --- error_log
-jwt: token accepted but "jwt_require" failed on $jwt_claim_role
+jwt: "jwt_require" failed: $jwt_claim_role
 
 
 
@@ -687,7 +687,7 @@ GET /t
 Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJyb2xlIjoidXNlciIsImV4cCI6NDEwMjQ0NDgwMH0.p5nbOT3ekaIzms1pXrIUhCHPfdkra3EIc2VSnbtD4sw
 --- error_code: 403
 --- error_log
-jwt: token accepted but "jwt_require" failed on $is_admin
+jwt: "jwt_require" failed: $is_admin
 
 
 
@@ -760,11 +760,11 @@ jwt_require
         default 0;
     }
 --- config
+    jwt_verify on;
+    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
     jwt_require $is_admin;
 
     location = /t {
-        jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files

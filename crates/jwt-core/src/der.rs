@@ -247,26 +247,6 @@ mod tests {
     }
 
     #[test]
-    fn never_panics_on_arbitrary_bytes() {
-        // A cheap deterministic fuzz: every prefix and many byte patterns.
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        for len in 0..200 {
-            let bytes: Vec<u8> = (0..len)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    (state >> 24) as u8
-                })
-                .collect();
-            let mut r = Reader::new(&bytes);
-            while r.any().is_ok() {}
-            let _ = outer_sequence(&bytes, "x");
-            let _ = oid_to_string(&bytes);
-        }
-    }
-
-    #[test]
     fn oids_and_integers() {
         assert_eq!(oid_to_string(oid::RSA_ENCRYPTION), "1.2.840.113549.1.1.1");
         assert_eq!(oid_to_string(oid::P521), "1.3.132.0.35");

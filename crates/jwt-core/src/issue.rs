@@ -3,11 +3,26 @@
 //!
 //! Claim rules, applied over the authenticator's object:
 //! * `iat` = now (overwritten);
-//! * `exp` = now + ttl, unless the authenticator sent a numeric `exp` that is
-//!   sooner: then that one (whole seconds) is kept, **even if it is already
-//!   past**: the authenticator said the session ends then, and extending it
-//!   would be wrong; such a token simply fails verification (`expires_in` 0).
-//!   A non-numeric `exp` is treated as absent and replaced;
+//! * `exp` = now + ttl, unless the authenticator sent a numeric `exp`:
+//!   - later than now + ttl: capped to now + ttl (the operator's ttl is the
+//!     longest session the module hands out);
+//!   - in the future but sooner: kept, in whole seconds (fractions dropped):
+//!     the authenticator said the session ends then;
+//!   - not in the future (at or before now once fractions are dropped, so
+//!     including negative values), or not finite: an error
+//!     ([`IssueError::ExpNotInFuture`], so the module answers 502). jwt_login
+//!     never hands out a token that is already expired: extending the
+//!     authenticator's session would be wrong, and a dead token would only
+//!     send the client round in a login loop; the authenticator is at fault.
+//!
+//!   A non-numeric `exp` (a string, null, an object...) is treated as absent
+//!   and replaced by now + ttl: it is not a NumericDate (RFC 7519 §2), so the
+//!   authenticator did not state an expiry the token could carry;
+//! * `nbf` is kept as the authenticator sent it (it may delay the token on
+//!   purpose), but it must be a number: any other `nbf` is an error
+//!   ([`IssueError::NbfNotNumeric`], 502), since `jwt_verify` refuses such a
+//!   token as `malformed` and it would never be usable. Found by the fuzzer
+//!   (fuzz/, target `issue`), whose oracle is "an issued token verifies";
 //! * `jti` = 16 random bytes, base64url (overwritten);
 //! * `iss` = the policy issuer when set (overwritten);
 //! * `aud` = the policy audiences when set: one → string, several → array
@@ -21,7 +36,9 @@ use serde_json::{Map, Value};
 
 use crate::alg::Algorithm;
 use crate::crypto;
+use crate::defaults;
 use crate::key::{Key, KeyRing};
+use crate::token::NumericDate;
 
 /// How `jwt_login` shapes the tokens it issues.
 #[derive(Clone, Debug)]
@@ -37,7 +54,7 @@ pub struct IssuePolicy {
 impl Default for IssuePolicy {
     fn default() -> Self {
         IssuePolicy {
-            ttl: 3600,
+            ttl: defaults::TOKEN_TTL,
             issuer: None,
             audiences: Vec::new(),
         }
@@ -82,17 +99,32 @@ pub enum IssueError {
     #[error("authenticator answered 200 with JSON that is not an object of claims")]
     NotObject,
 
+    #[error(
+        "the authenticator's \"exp\" ({exp}) is not in the future (now {now}): \
+         it would make an already expired token"
+    )]
+    ExpNotInFuture { exp: NumericDate, now: u64 },
+
+    #[error(
+        "the authenticator's \"nbf\" is not a number (RFC 7519 NumericDate): \
+         jwt_verify would refuse the token as malformed"
+    )]
+    NbfNotNumeric,
+
     #[error("could not sign the token: {0}")]
     Sign(String),
 }
 
 impl IssueError {
-    /// One of "empty", "invalid_json", "not_object", "sign".
+    /// One of "empty", "invalid_json", "not_object", "exp_not_in_future",
+    /// "nbf_not_numeric", "sign".
     pub fn code(&self) -> &'static str {
         match self {
             IssueError::Empty => "empty",
             IssueError::InvalidJson(_) => "invalid_json",
             IssueError::NotObject => "not_object",
+            IssueError::ExpNotInFuture { .. } => "exp_not_in_future",
+            IssueError::NbfNotNumeric => "nbf_not_numeric",
             IssueError::Sign(_) => "sign",
         }
     }
@@ -102,7 +134,8 @@ impl IssueError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IssuedToken {
     pub token: String,
-    /// Seconds from now until `exp` (0 if the authenticator's `exp` is past).
+    /// Seconds from now until `exp`: at least 1 for any ttl of at least 1
+    /// (the glue refuses `jwt_token_ttl 0`).
     pub expires_in: u64,
     /// The token's `exp`.
     pub expires_at: u64,
@@ -217,11 +250,10 @@ fn apply_policy(
     policy: &IssuePolicy,
     now: u64,
 ) -> Result<(Map<String, Value>, u64), IssueError> {
-    let policy_exp = now.saturating_add(policy.ttl);
-    let exp = match claims.get("exp").and_then(Value::as_f64) {
-        Some(own) if own < policy_exp as f64 => own.floor() as u64,
-        _ => policy_exp,
-    };
+    let exp = expiry(claims.get("exp").and_then(Value::as_f64), now, policy.ttl)?;
+    if claims.get("nbf").is_some_and(|nbf| !nbf.is_number()) {
+        return Err(IssueError::NbfNotNumeric);
+    }
     claims.insert("iat".to_owned(), now.into());
     claims.insert("exp".to_owned(), exp.into());
     claims.insert("jti".to_owned(), random_jti()?.into());
@@ -238,6 +270,26 @@ fn apply_policy(
         }
     }
     Ok((claims, exp))
+}
+
+/// The issued token's `exp` from the authenticator's numeric `exp`, if any
+/// (see the module documentation for the rules).
+fn expiry(own: Option<f64>, now: u64, ttl: u64) -> Result<u64, IssueError> {
+    let policy_exp = now.saturating_add(ttl);
+    match own {
+        None => Ok(policy_exp),
+        // Whole seconds first, so that `now + 0.5` (which would be written as
+        // `now`, already expired) is refused like `now` itself. The `f64`
+        // comparison is exact for every whole second up to 2^53.
+        Some(own) if !own.is_finite() || own.floor() <= now as f64 => {
+            Err(IssueError::ExpNotInFuture {
+                exp: NumericDate(own),
+                now,
+            })
+        }
+        Some(own) if own < policy_exp as f64 => Ok(own.floor() as u64),
+        Some(_) => Ok(policy_exp),
+    }
 }
 
 fn random_jti() -> Result<String, IssueError> {

@@ -15,9 +15,9 @@
 //! An RSA, EC or Ed25519 key only ever verifies its own family's algorithms
 //! and a secret only HS256/384/512: that is what defeats algorithm confusion.
 
-mod asn1;
-mod jwk;
-mod pem;
+pub(crate) mod asn1;
+pub(crate) mod jwk;
+pub(crate) mod pem;
 
 use std::fmt;
 use std::sync::Arc;

@@ -4,7 +4,11 @@
 //! * [`key`]: key files (PEM, JWK/JWKS, raw HMAC secret) into a [`KeyRing`];
 //! * [`verify`]: [`Verifier`] checks compact JWS tokens against a [`VerifyPolicy`];
 //! * [`issue`]: [`Signer`] turns an authenticator's JSON into a signed JWT;
-//! * [`json`]: claim values as text.
+//! * [`json`]: claim values as text;
+//! * [`bearer`]: the token of an `Authorization: Bearer` header;
+//! * [`cookie`]: the `jwt_login_cookie` directive and its `Set-Cookie` value;
+//! * [`require`]: the truth rule of `jwt_require`;
+//! * [`defaults`]: the directives' default settings, in one place.
 //!
 //! Nothing here panics on input: it runs inside nginx worker processes.
 
@@ -13,16 +17,25 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod alg;
+pub mod bearer;
 mod cache;
+pub mod cookie;
 mod crypto;
+pub mod defaults;
 mod der;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod issue;
 pub mod json;
 pub mod key;
+pub mod require;
 pub mod token;
 pub mod verify;
 
 pub use alg::{Algorithm, Family};
+pub use bearer::bearer_token;
+pub use cookie::{parse_login_cookie, CookieError, LoginCookie, MaxAge};
 pub use issue::{IssueError, IssuePolicy, IssuedToken, Signer, SignerError};
 pub use key::{load_keys, Key, KeyError, KeyRing};
 pub use token::{Malformed, NumericDate, Part};
@@ -30,6 +43,8 @@ pub use verify::{
     AlgorithmRejected, NoKey, PolicyError, VerifiedToken, Verifier, VerifyError, VerifyPolicy,
 };
 
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]

@@ -167,11 +167,14 @@ impl NumericDate {
 }
 
 impl fmt::Display for NumericDate {
+    /// Whole seconds as an integer; anything else in `f64`'s shortest
+    /// round-trip form, which switches to exponent notation for huge values
+    /// (`1e300`, not three hundred digits in a log line).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0.fract() == 0.0 && self.0.abs() < 9.0e15 {
             write!(f, "{}", self.0 as i64)
         } else {
-            write!(f, "{}", self.0)
+            write!(f, "{:?}", self.0)
         }
     }
 }
@@ -267,6 +270,10 @@ mod tests {
         assert_eq!(NumericDate(1_700_000_000.0).to_string(), "1700000000");
         assert_eq!(NumericDate(1.5).to_string(), "1.5");
         assert_eq!(NumericDate(-3.0).to_string(), "-3");
+        assert_eq!(NumericDate(-0.0).to_string(), "0");
+        assert_eq!(NumericDate(1e300).to_string(), "1e300");
+        assert_eq!(NumericDate(-1.5e19).to_string(), "-1.5e19");
+        assert_eq!(NumericDate(f64::NAN).to_string(), "NaN");
         assert!(numeric_date(&claims, "g").unwrap().is_some());
     }
 }

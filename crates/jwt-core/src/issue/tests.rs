@@ -213,15 +213,25 @@ fn authenticator_exp_is_kept_only_when_sooner() {
     let cases = [
         (format!(r#"{{"exp":{}}}"#, NOW + 60), NOW + 60, 60),
         (format!(r#"{{"exp":{}.9}}"#, NOW + 60), NOW + 60, 60),
+        (format!(r#"{{"exp":{}}}"#, NOW + 1), NOW + 1, 1),
+        (format!(r#"{{"exp":{}.5}}"#, NOW + 1), NOW + 1, 1),
+        (format!(r#"{{"exp":{}}}"#, NOW + 3599), NOW + 3599, 3599),
+        // Later than now + ttl: capped.
         (format!(r#"{{"exp":{}}}"#, NOW + 3600), NOW + 3600, 3600),
         (format!(r#"{{"exp":{}}}"#, NOW + 99_999), NOW + 3600, 3600),
         (r#"{"exp":1e300}"#.to_owned(), NOW + 3600, 3600),
+        (
+            r#"{"exp":18446744073709551615}"#.to_owned(),
+            NOW + 3600,
+            3600,
+        ),
+        // Not a number: treated as absent and replaced.
         (r#"{"exp":"soon"}"#.to_owned(), NOW + 3600, 3600),
+        (format!(r#"{{"exp":"{}"}}"#, NOW - 10), NOW + 3600, 3600),
         (r#"{"exp":null}"#.to_owned(), NOW + 3600, 3600),
-        // Already past: kept (the session is over), and the token is dead.
-        (format!(r#"{{"exp":{}}}"#, NOW - 10), NOW - 10, 0),
-        (format!(r#"{{"exp":{NOW}}}"#), NOW, 0),
-        (r#"{"exp":-5}"#.to_owned(), 0, 0),
+        (r#"{"exp":true}"#.to_owned(), NOW + 3600, 3600),
+        (r#"{"exp":[1]}"#.to_owned(), NOW + 3600, 3600),
+        (r#"{"exp":{}}"#.to_owned(), NOW + 3600, 3600),
     ];
     for (body, exp, expires_in) in cases {
         let issued = issue(&s, &body, &policy);
@@ -231,14 +241,107 @@ fn authenticator_exp_is_kept_only_when_sooner() {
             "{body}"
         );
         assert_eq!(decode_part(&issued.token, 1)["exp"], exp, "{body}");
+        assert_eq!(
+            verify(&[secret(32, 1, None)], &issued.token)
+                .unwrap()
+                .expires_at(),
+            Some(exp),
+            "{body}"
+        );
     }
-    let past = issue(&s, &format!(r#"{{"exp":{}}}"#, NOW - 10), &policy);
-    assert_eq!(
-        verify(&[secret(32, 1, None)], &past.token)
-            .unwrap_err()
-            .code(),
-        "expired"
-    );
+}
+
+#[test]
+fn an_authenticator_exp_not_in_the_future_is_an_error() {
+    // jwt_login never hands out an already expired token: an `exp` at or
+    // before now (after dropping fractions), negative or zero is refused.
+    let s = signer(&[secret(32, 1, None)], None);
+    let policy = IssuePolicy::default();
+    for (exp, shown) in [
+        (format!("{NOW}"), "1700000000".to_owned()),
+        (format!("{NOW}.0"), "1700000000".to_owned()),
+        (format!("{NOW}.99"), format!("{NOW}.99")),
+        (format!("{}", NOW - 1), "1699999999".to_owned()),
+        (format!("{}.5", NOW - 10), "1699999990.5".to_owned()),
+        ("0".to_owned(), "0".to_owned()),
+        ("-0".to_owned(), "0".to_owned()),
+        ("-5".to_owned(), "-5".to_owned()),
+        ("-1.5".to_owned(), "-1.5".to_owned()),
+        ("-1e300".to_owned(), "-1e300".to_owned()),
+        (
+            "-18446744073709551616".to_owned(),
+            "-1.8446744073709552e19".to_owned(),
+        ),
+    ] {
+        let body = format!(r#"{{"sub":"a","exp":{exp}}}"#);
+        let err = s.issue(body.as_bytes(), &policy, NOW).unwrap_err();
+        assert!(
+            matches!(err, IssueError::ExpNotInFuture { now: NOW, .. }),
+            "{body}: {err:?}"
+        );
+        assert_eq!(err.code(), "exp_not_in_future");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the authenticator's \"exp\" ({shown}) is not in the future (now {NOW}): \
+                 it would make an already expired token"
+            ),
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn a_non_finite_exp_is_an_error() {
+    // serde_json never yields a non-finite number from JSON text (1e400 is a
+    // parse error), so the rule is checked on `expiry` directly.
+    for own in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let err = expiry(Some(own), NOW, 3600).unwrap_err();
+        assert!(matches!(err, IssueError::ExpNotInFuture { .. }), "{own}");
+        assert!(err.to_string().contains(&format!("({own})")), "{err}");
+    }
+    assert_eq!(expiry(None, NOW, 3600).unwrap(), NOW + 3600);
+    assert_eq!(expiry(None, u64::MAX, 3600).unwrap(), u64::MAX);
+    assert!(matches!(
+        signer(&[secret(32, 1, None)], None).issue(
+            br#"{"exp":1e400}"#,
+            &IssuePolicy::default(),
+            NOW
+        ),
+        Err(IssueError::InvalidJson(_))
+    ));
+}
+
+#[test]
+fn a_non_numeric_nbf_is_an_error() {
+    // Regression (fuzz target `issue`, first crash): {"exp":"soon","nbf":"y"}
+    // was issued, and jwt_verify then refused the token as malformed.
+    let s = signer(&[secret(32, 1, None)], None);
+    for nbf in [r#""y""#, "null", "true", "[]", "{}", r#""1700000000""#] {
+        for body in [
+            format!(r#"{{"exp":"soon","nbf":{nbf}}}"#),
+            format!(r#"{{"sub":"a","nbf":{nbf}}}"#),
+        ] {
+            let err = s
+                .issue(body.as_bytes(), &IssuePolicy::default(), NOW)
+                .unwrap_err();
+            assert!(matches!(err, IssueError::NbfNotNumeric), "{body}: {err:?}");
+            assert_eq!(err.code(), "nbf_not_numeric");
+            assert!(err.to_string().contains("\"nbf\" is not a number"), "{err}");
+        }
+    }
+    // A numeric nbf is kept, in the past or (on purpose) in the future.
+    for nbf in [NOW - 10, NOW, NOW + 60] {
+        let body = format!(r#"{{"nbf":{nbf}}}"#);
+        let issued = issue(&s, &body, &IssuePolicy::default());
+        assert_eq!(decode_part(&issued.token, 1)["nbf"], nbf);
+        let verified = verify(&[secret(32, 1, None)], &issued.token);
+        if nbf > NOW {
+            assert_eq!(verified.unwrap_err().code(), "not_yet_valid");
+        } else {
+            assert!(verified.is_ok());
+        }
+    }
 }
 
 #[test]

@@ -1,0 +1,25 @@
+//! Default settings of the directives, in one place: the nginx glue's
+//! configuration merge and this crate's [`crate::VerifyPolicy`] and
+//! [`crate::IssuePolicy`] defaults all read them from here, so they cannot
+//! drift apart.
+
+/// Tokens longer than this many bytes are refused (`too_large`) before any
+/// parsing (no directive sets it). Generous for JWTs with many claims, small
+/// enough that a hostile token costs little to turn away.
+pub const MAX_TOKEN_LEN: usize = 8192;
+
+/// `jwt_require_exp`: a token without `exp` is refused (`malformed`), since a
+/// token that never expires stays usable forever once leaked.
+pub const REQUIRE_EXP: bool = true;
+
+/// `jwt_leeway`: tolerated clock skew for `exp`/`nbf`, in seconds.
+pub const LEEWAY: u64 = 0;
+
+/// `jwt_token_ttl`: lifetime of a token issued by `jwt_login`, in seconds.
+pub const TOKEN_TTL: u64 = 3600;
+
+/// `jwt_cache_size`: verified tokens kept per location (0 disables the cache).
+pub const CACHE_SIZE: usize = 1024;
+
+/// `jwt_realm`: the realm of the `WWW-Authenticate: Bearer` challenge.
+pub const REALM: &str = "protected";

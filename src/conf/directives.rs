@@ -1,0 +1,280 @@
+//! Directive handling: [`loc`] and [`main`] make the rows of the command table (in
+//! `src/lib.rs`), and one function per directive reads its arguments into [`Settings`].
+//!
+//! A directive function receives nginx's parser state and the conf struct of the level being
+//! parsed, and returns `Err(message)` for nginx to report with the file and line. Adding a
+//! directive: a field in [`Settings`], a row in the table, its function (here, or beside the
+//! handler it installs), README and t/ tests.
+
+use std::ffi::{c_char, c_void};
+
+use jwt_core::{load_keys, parse_login_cookie, KeyRing};
+use ngx::core::{NGX_CONF_ERROR, NGX_CONF_OK};
+use ngx::ffi::{
+    ngx_command_t, ngx_conf_t, ngx_str_t, ngx_uint_t, NGX_HTTP_LOC_CONF_OFFSET,
+    NGX_HTTP_MAIN_CONF_OFFSET, NGX_LOG_EMERG,
+};
+
+use super::parse::{
+    algorithm, arg, args, complex_value, flag, full_path, once, referenced_variables, seconds,
+    text, variable_index, variable_name,
+};
+use super::{JwtLocConf, JwtMainConf, RequireRule, Setting, Settings, TokenValue};
+
+pub type Outcome = Result<(), String>;
+/// A directive that writes the location-level conf (at any level it may appear).
+pub type LocDirective = fn(&mut ngx_conf_t, &mut Settings) -> Outcome;
+/// A directive that writes the `http`-level main conf.
+pub type MainDirective = fn(&mut ngx_conf_t, &mut JwtMainConf) -> Outcome;
+
+// The directive's function travels in the command's `post` field, which nginx leaves to the
+// setter (its own setters use it for post-processing hooks; ours are the only readers).
+
+pub const fn loc(name: ngx_str_t, flags: u32, directive: LocDirective) -> ngx_command_t {
+    ngx_command_t {
+        name,
+        type_: flags as ngx_uint_t,
+        set: Some(set_loc),
+        conf: NGX_HTTP_LOC_CONF_OFFSET,
+        offset: 0,
+        post: directive as *mut c_void,
+    }
+}
+
+pub const fn main(name: ngx_str_t, flags: u32, directive: MainDirective) -> ngx_command_t {
+    ngx_command_t {
+        name,
+        type_: flags as ngx_uint_t,
+        set: Some(set_main),
+        conf: NGX_HTTP_MAIN_CONF_OFFSET,
+        offset: 0,
+        post: directive as *mut c_void,
+    }
+}
+
+unsafe extern "C" fn set_loc(
+    cf: *mut ngx_conf_t,
+    cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: nginx calls a setter with its parser state, the command, and (for
+    // NGX_HTTP_LOC_CONF_OFFSET) this module's JwtLocConf of the level being parsed.
+    let (cf_ref, cmd, conf) = unsafe { (&mut *cf, &*cmd, &mut *conf.cast::<JwtLocConf>()) };
+    // SAFETY: `loc` stored a LocDirective in `post` of every command with this setter.
+    let directive = unsafe { std::mem::transmute::<*mut c_void, LocDirective>(cmd.post) };
+    let outcome = directive(cf_ref, &mut conf.settings);
+    report(cf_ref, outcome)
+}
+
+unsafe extern "C" fn set_main(
+    cf: *mut ngx_conf_t,
+    cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: as `set_loc`, with this module's JwtMainConf (NGX_HTTP_MAIN_CONF_OFFSET).
+    let (cf_ref, cmd, conf) = unsafe { (&mut *cf, &*cmd, &mut *conf.cast::<JwtMainConf>()) };
+    // SAFETY: `main` stored a MainDirective in `post` of every command with this setter.
+    let directive = unsafe { std::mem::transmute::<*mut c_void, MainDirective>(cmd.post) };
+    let outcome = directive(cf_ref, conf);
+    report(cf_ref, outcome)
+}
+
+/// An `Err` becomes an `[emerg]` naming the current file and line.
+fn report(cf: &mut ngx_conf_t, outcome: Outcome) -> *mut c_char {
+    match outcome {
+        Ok(()) => NGX_CONF_OK,
+        Err(message) => {
+            ngx::ngx_conf_log_error!(NGX_LOG_EMERG, cf, "{}", message);
+            NGX_CONF_ERROR
+        }
+    }
+}
+
+pub fn jwt_verify(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    once(cf, &s.verify)?;
+    s.verify = Some(Setting::here(cf, flag(cf)?));
+    Ok(())
+}
+
+/// `jwt_key_file path [kid=ID]`: may repeat; the files of one level form its key ring.
+pub fn jwt_key_file(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    let kid = match args(cf).get(2).map(text) {
+        None => None,
+        Some(param) => match param.strip_prefix("kid=") {
+            Some(kid) if !kid.is_empty() => Some(kid.to_string()),
+            _ => {
+                return Err(format!(
+                    "invalid parameter \"{param}\" in \"jwt_key_file\"; the only parameter is \
+                     kid=ID"
+                ))
+            }
+        },
+    };
+    let raw = args(cf).get(1).copied().unwrap_or_else(ngx_str_t::empty);
+    let path = full_path(cf, &raw)?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| format!("jwt_key_file \"{path}\": cannot read the file: {e}"))?;
+    let keys =
+        load_keys(&bytes, kid.as_deref()).map_err(|e| format!("jwt_key_file \"{path}\": {e}"))?;
+    s.key_file
+        .get_or_insert_with(|| Setting::here(cf, KeyRing::new()))
+        .value
+        .extend(keys);
+    Ok(())
+}
+
+pub fn jwt_algorithms(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    once(cf, &s.algorithms)?;
+    let mut algorithms = Vec::new();
+    for name in args(cf)[1..].iter().map(text) {
+        let alg = algorithm(cf, &name)?;
+        if !algorithms.contains(&alg) {
+            algorithms.push(alg);
+        }
+    }
+    s.algorithms = Some(Setting::here(cf, algorithms));
+    Ok(())
+}
+
+pub fn jwt_token(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    once(cf, &s.token)?;
+    let raw = arg(cf, 1);
+    if !raw.contains('$') {
+        return Err(format!(
+            "\"jwt_token\" takes a variable such as $cookie_token or $http_authorization, got \
+             \"{raw}\""
+        ));
+    }
+    let value = complex_value(cf, 1)?;
+    let token = TokenValue {
+        value,
+        variables: referenced_variables(&raw),
+    };
+    s.token = Some(Setting::here(cf, token));
+    Ok(())
+}
+
+pub fn jwt_leeway(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    once(cf, &s.leeway)?;
+    s.leeway = Some(Setting::here(cf, seconds(cf, 1)?));
+    Ok(())
+}
+
+pub fn jwt_require_exp(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    once(cf, &s.require_exp)?;
+    s.require_exp = Some(Setting::here(cf, flag(cf)?));
+    Ok(())
+}
+
+pub fn jwt_issuer(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    once(cf, &s.issuer)?;
+    s.issuer = Some(Setting::here(cf, arg(cf, 1)));
+    Ok(())
+}
+
+pub fn jwt_audience(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    once(cf, &s.audience)?;
+    let audiences = args(cf)[1..].iter().map(text).collect();
+    s.audience = Some(Setting::here(cf, audiences));
+    Ok(())
+}
+
+/// `jwt_require $var ... [error=401|403]`: may repeat; each one is a rule of its own.
+pub fn jwt_require(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    let mut rule = RequireRule {
+        variables: Vec::new(),
+        status: 403,
+    };
+    let all: Vec<String> = args(cf)[1..].iter().map(text).collect();
+    for raw in &all {
+        if let Some(code) = raw.strip_prefix("error=") {
+            rule.status = match code {
+                "401" => 401,
+                "403" => 403,
+                _ => {
+                    return Err(format!(
+                        "invalid \"{raw}\" in \"jwt_require\": the error code must be 401 or 403"
+                    ))
+                }
+            };
+            continue;
+        }
+        let name = variable_name(cf, raw)?;
+        let index = variable_index(cf, &name)?;
+        rule.variables.push((name, index));
+    }
+    if rule.variables.is_empty() {
+        return Err("\"jwt_require\" needs at least one variable".into());
+    }
+    s.require
+        .get_or_insert_with(|| Setting::here(cf, Vec::new()))
+        .value
+        .push(rule);
+    Ok(())
+}
+
+pub fn jwt_realm(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    once(cf, &s.realm)?;
+    let realm = arg(cf, 1);
+    // The realm is sent inside a quoted-string; refuse what would need escaping.
+    if realm
+        .chars()
+        .any(|c| c == '"' || c == '\\' || c.is_control())
+    {
+        return Err(format!(
+            "\"jwt_realm\" \"{realm}\" contains a quote, backslash or control character"
+        ));
+    }
+    s.realm = Some(Setting::here(cf, realm));
+    Ok(())
+}
+
+pub fn jwt_failure_status(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    once(cf, &s.failure_status)?;
+    let status = match arg(cf, 1).as_str() {
+        "401" => 401,
+        "403" => 403,
+        other => {
+            return Err(format!(
+                "invalid status \"{other}\" in \"jwt_failure_status\": use 401 or 403"
+            ))
+        }
+    };
+    s.failure_status = Some(Setting::here(cf, status));
+    Ok(())
+}
+
+pub fn jwt_sign_algorithm(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    once(cf, &s.sign_algorithm)?;
+    let alg = algorithm(cf, &arg(cf, 1))?;
+    s.sign_algorithm = Some(Setting::here(cf, alg));
+    Ok(())
+}
+
+pub fn jwt_token_ttl(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    once(cf, &s.token_ttl)?;
+    let ttl = seconds(cf, 1)?;
+    if ttl == 0 {
+        return Err("\"jwt_token_ttl\" must be at least 1s".into());
+    }
+    s.token_ttl = Some(Setting::here(cf, ttl));
+    Ok(())
+}
+
+pub fn jwt_login_cookie(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    once(cf, &s.login_cookie)?;
+    let all: Vec<String> = args(cf).iter().map(text).collect();
+    let cookie = parse_login_cookie(&all[1], &all[2..]).map_err(|e| e.to_string())?;
+    s.login_cookie = Some(Setting::here(cf, cookie));
+    Ok(())
+}
+
+pub fn jwt_cache_size(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    once(cf, &s.cache_size)?;
+    let raw = arg(cf, 1);
+    let size = raw.parse::<usize>().map_err(|_| {
+        format!("invalid \"jwt_cache_size\" \"{raw}\": a number of tokens such as 1024")
+    })?;
+    s.cache_size = Some(Setting::here(cf, size));
+    Ok(())
+}
