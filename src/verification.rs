@@ -46,9 +46,11 @@ pub struct Verifications {
     /// Every result computed for this request. Append-only: variable values point into the
     /// tokens, and a (verifier, source) pair has one result for the whole request.
     outcomes: Vec<(OutcomeKey, Outcome)>,
-    /// The distinct keys under which `$jwt_*` variables were read.
+    /// The distinct keys under which `$jwt_*` variables were read, and the key of the most
+    /// recent read. Kept in the main request's state only: subrequests share the main
+    /// request's cache of variable values (`sr->variables = r->variables`), so a value cached
+    /// by a subrequest (an `auth_request` in the access phase, say) counts as read here.
     keys_read: Vec<OutcomeKey>,
-    /// The key of the most recent `$jwt_*` variable read.
     last_read: Option<OutcomeKey>,
     /// The token source is being evaluated: a `$jwt_*` read now means `jwt_token` depends on
     /// the module's own variables (a cycle).
@@ -60,6 +62,16 @@ fn state(r: &mut Request) -> Option<&mut Verifications> {
     let raw: *mut ngx_http_request_t = r.into();
     // SAFETY: r is live; the state is only borrowed within one call from nginx.
     unsafe { request_local::get_or_create(raw, Some(Module::module().ctx_index)) }
+}
+
+/// The main request's verification state, which records the variable reads of the main
+/// request and of all its subrequests (they share one cache of variable values).
+fn main_state(r: &mut Request) -> Option<&mut Verifications> {
+    let raw: &mut ngx_http_request_t = r.as_mut();
+    // SAFETY: a live request's `main` is its live main request (itself for the main one);
+    // the state is only borrowed within one call from nginx, and no borrow of `r`'s own
+    // state is held across this call.
+    unsafe { request_local::get_or_create(raw.main, Some(Module::module().ctx_index)) }
 }
 
 /// The current location's (verifier, token source); `None` when the location has no
@@ -86,8 +98,7 @@ pub fn outcome(r: &mut Request) -> Option<&Outcome> {
 pub fn note_variable_read(r: &mut Request) -> Option<bool> {
     let key = current_key(r)?;
     let log = r.log();
-    let state = state(r)?;
-    if state.resolving_token {
+    if state(r)?.resolving_token {
         ngx::ngx_log_error!(
             NGX_LOG_ERR,
             log,
@@ -96,6 +107,7 @@ pub fn note_variable_read(r: &mut Request) -> Option<bool> {
         );
         return None;
     }
+    let state = main_state(r)?;
     let changed = state.last_read.replace(key) != Some(key);
     if !state.keys_read.contains(&key) {
         state.keys_read.push(key);
@@ -106,7 +118,7 @@ pub fn note_variable_read(r: &mut Request) -> Option<bool> {
 /// Whether a `$jwt_*` variable was read in this request under a (verifier, source) other than
 /// `key`: then a cached value derived from a claim may belong to another token.
 pub fn read_under_other_key(r: &mut Request, key: OutcomeKey) -> bool {
-    state(r).is_some_and(|s| s.keys_read.iter().any(|read| *read != key))
+    main_state(r).is_some_and(|s| s.keys_read.iter().any(|read| *read != key))
 }
 
 fn outcome_for(r: &mut Request, key: OutcomeKey) -> Option<&Outcome> {
