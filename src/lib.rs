@@ -177,8 +177,12 @@ static MODULE_CTX: ngx_http_module_t = ngx_http_module_t {
     merge_loc_conf: Some(conf::merge_loc_conf),
 };
 
+// `ngx_modules` (what `load_module` looks up) for the cdylib cargo builds. nginx's own build
+// (`config`: ./configure --add-dynamic-module) generates that table in C and references the
+// descriptor below by its C name instead, so there the descriptor is unmangled.
+#[cfg(feature = "export-modules")]
 ngx::ngx_modules!(ngx_http_jwt_module);
-
+#[cfg_attr(not(feature = "export-modules"), no_mangle)]
 /// The module descriptor nginx looks up by name after `load_module`.
 #[used]
 #[allow(non_upper_case_globals)]

@@ -45,16 +45,65 @@ pub struct OutcomeKey {
 pub struct Verifications {
     /// Every result computed for this request. Append-only: variable values point into the
     /// tokens, and a (verifier, source) pair has one result for the whole request.
-    outcomes: Vec<(OutcomeKey, Outcome)>,
-    /// The distinct keys under which `$jwt_*` variables were read, and the key of the most
-    /// recent read. Kept in the main request's state only: subrequests share the main
-    /// request's cache of variable values (`sr->variables = r->variables`), so a value cached
-    /// by a subrequest (an `auth_request` in the access phase, say) counts as read here.
-    keys_read: Vec<OutcomeKey>,
-    last_read: Option<OutcomeKey>,
+    outcomes: Outcomes,
+    /// Where `$jwt_*` variables were read. Kept in the main request's state only:
+    /// subrequests share the main request's cache of variable values (`sr->variables =
+    /// r->variables`), so a value cached by a subrequest (an `auth_request` in the access
+    /// phase, say) counts as read here.
+    reads: Reads,
     /// The token source is being evaluated: a `$jwt_*` read now means `jwt_token` depends on
     /// the module's own variables (a cycle).
     resolving_token: bool,
+}
+
+/// Append-only results, the first one inline: nearly every request has exactly one, and it
+/// then costs no allocation.
+#[derive(Default)]
+struct Outcomes {
+    first: Option<(OutcomeKey, Outcome)>,
+    more: Vec<(OutcomeKey, Outcome)>,
+}
+
+impl Outcomes {
+    fn get(&self, key: OutcomeKey) -> Option<&Outcome> {
+        self.first
+            .iter()
+            .chain(&self.more)
+            .find(|(k, _)| *k == key)
+            .map(|(_, outcome)| outcome)
+    }
+
+    fn push(&mut self, key: OutcomeKey, outcome: Outcome) {
+        match self.first {
+            None => self.first = Some((key, outcome)),
+            Some(_) => self.more.push((key, outcome)),
+        }
+    }
+}
+
+/// The keys `$jwt_*` variables were read under: the first, whether any other was seen, and
+/// the most recent.
+#[derive(Default)]
+struct Reads {
+    first: Option<OutcomeKey>,
+    several: bool,
+    last: Option<OutcomeKey>,
+}
+
+impl Reads {
+    /// Records a read; returns whether it changed the key from the previous read.
+    fn record(&mut self, key: OutcomeKey) -> bool {
+        match self.first {
+            None => self.first = Some(key),
+            Some(first) => self.several |= first != key,
+        }
+        self.last.replace(key) != Some(key)
+    }
+
+    /// Whether some read happened under a key other than `key`.
+    fn other_than(&self, key: OutcomeKey) -> bool {
+        self.several || self.first.is_some_and(|first| first != key)
+    }
 }
 
 /// This request's verification state.
@@ -107,40 +156,30 @@ pub fn note_variable_read(r: &mut Request) -> Option<bool> {
         );
         return None;
     }
-    let state = main_state(r)?;
-    let changed = state.last_read.replace(key) != Some(key);
-    if !state.keys_read.contains(&key) {
-        state.keys_read.push(key);
-    }
-    Some(changed)
+    Some(main_state(r)?.reads.record(key))
 }
 
 /// Whether a `$jwt_*` variable was read in this request under a (verifier, source) other than
 /// `key`: then a cached value derived from a claim may belong to another token.
 pub fn read_under_other_key(r: &mut Request, key: OutcomeKey) -> bool {
-    main_state(r).is_some_and(|s| s.keys_read.iter().any(|read| *read != key))
+    main_state(r).is_some_and(|s| s.reads.other_than(key))
 }
 
 fn outcome_for(r: &mut Request, key: OutcomeKey) -> Option<&Outcome> {
     // SAFETY: the verifier pointer comes from the location's `Arc<Verifier>`, which lives as
     // long as the configuration, i.e. longer than this request.
     let verifier = unsafe { key.verifier.as_ref() }?;
-    let known = state(r)?.outcomes.iter().position(|(k, _)| *k == key);
-    let index = match known {
-        Some(index) => index,
-        None => {
-            state(r)?.resolving_token = true;
-            let outcome = match find_token(r, key.source) {
-                Some(token) => verifier.verify(token, now()),
-                None => Err(VerifyError::Missing),
-            };
-            let state = state(r)?;
-            state.resolving_token = false;
-            state.outcomes.push((key, outcome));
-            state.outcomes.len() - 1
-        }
-    };
-    state(r)?.outcomes.get(index).map(|(_, outcome)| outcome)
+    if state(r)?.outcomes.get(key).is_none() {
+        state(r)?.resolving_token = true;
+        let outcome = match find_token(r, key.source) {
+            Some(token) => verifier.verify(token, now()),
+            None => Err(VerifyError::Missing),
+        };
+        let state = state(r)?;
+        state.resolving_token = false;
+        state.outcomes.push(key, outcome);
+    }
+    state(r)?.outcomes.get(key)
 }
 
 /// Current time in unix seconds (nginx's cached clock: no syscall per request).
