@@ -373,3 +373,14 @@ qr/^world$/
 --- request
 GET /t
 --- error_code: 200
+
+
+
+=== TEST 38: FAIL(spec) user_files without --- config (upstream would not write them: 404)
+--- user_files
+>>> page.txt
+page
+--- request
+GET /page.txt
+--- response_body
+page

@@ -4,6 +4,9 @@ use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
 $ENV{TEST_NGINX_SELFTEST_GREETING} ||= "hello from the preamble";
+# the runner sets TEST_NGINX_FIXTURES itself (this line is for upstream; it ignores it)
+use FindBin;
+$ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/../fixtures";
 
 no_long_string();
 no_shuffle();
@@ -35,6 +38,10 @@ no newline
 
 
 === TEST 3: static user_files through the default root location, subdirectories
+--- config
+    # no location of its own: the default "location /" serves html/. The section must be
+    # there: without --- config, upstream Test::Nginx keeps the previous block's nginx and
+    # writes no user_files (a 404); this runner rejects such a block.
 --- user_files
 >>> index.html
 <html>index</html>
@@ -211,6 +218,8 @@ unknown directive "bogus_directive"
 
 
 === TEST 13: must_die with an exit code
+--- config
+    location = /t { return 200; }
 --- main_config
     no_such_main_directive on;
 --- must_die: 1
@@ -359,3 +368,39 @@ GET /t
 --- request
 GET /t
 --- ignore_response
+
+
+
+=== TEST 25: $TEST_NGINX_FIXTURES names the repository's t/fixtures directory (absolute)
+--- config
+    location = /path { return 200 "$TEST_NGINX_FIXTURES"; }
+    location /fx/ { alias $TEST_NGINX_FIXTURES/; autoindex on; }
+--- request eval
+["GET /path", "GET /fx/"]
+--- error_code eval
+[200, 200]
+--- response_body_like eval
+[qr{^/.+/t/(selftest/\.\./)?fixtures$}, qr{<title>Index of /fx/</title>}]
+
+
+
+=== TEST 26: the setup a block without --- config runs on (next block)
+--- http_config
+    map $uri $from_http_config { default "http_config of TEST 26"; }
+--- config
+    location = /inherited { return 200 "$from_http_config"; }
+--- user_files
+>>> inherited.txt
+user_files of TEST 26
+--- request
+GET /inherited
+--- response_body chomp
+http_config of TEST 26
+
+
+
+=== TEST 27: no --- config: runs on the previous block's setup (its nginx, under upstream)
+--- request eval
+["GET /inherited", "GET /inherited.txt"]
+--- response_body eval
+["http_config of TEST 26", "user_files of TEST 26\n"]

@@ -6,6 +6,7 @@ run_tests();
 __DATA__
 
 === TEST 1: runs and passes; repeat_each(2) sent the request twice
+--- config
 --- request
 GET /missing.txt
 --- error_code: 404

@@ -3,7 +3,7 @@
 //! Every section name is checked against the supported set: an unknown or unsupported section
 //! makes the block fail (a typo must never skip a check).
 
-use crate::parse::{Block, Preamble};
+use crate::parse::{Block, Preamble, Section, SETUP_SECTIONS};
 use crate::perl::PVal;
 
 /// Sections accepted and ignored (they only matter to modes this runner does not have).
@@ -12,6 +12,7 @@ const IGNORED: &[&str] = &[
     "SKIP",
     "LAST",
     "no_check_leak",
+    "no_valgrind",
     "no_shuffle",
     "no_http2",
     "no_http3",
@@ -81,6 +82,8 @@ pub struct Spec {
     pub ignore_response: bool,
     pub repeat_each: usize,
     pub no_root_location: bool,
+    /// For a block without `--- config`: the line of the block whose setup it runs with.
+    pub setup_from: Option<usize>,
 }
 
 fn text(v: PVal, name: &str) -> Result<String, String> {
@@ -193,11 +196,22 @@ impl Spec {
             ignore_response: false,
             repeat_each: pre.repeat_each.max(1),
             no_root_location: pre.no_root_location,
+            setup_from: None,
+        };
+        // a block without `--- config` runs on an earlier block's setup, as under upstream
+        // (checked after the sections, so that a typo is reported first)
+        let has_config = block.sections.iter().any(|s| s.name == "config");
+        let inherited: &[Section] = match (&block.inherited, has_config) {
+            (Some(setup), false) => {
+                spec.setup_from = Some(setup.line);
+                &setup.sections
+            }
+            _ => &[],
         };
         let mut request: Option<PVal> = None;
         let mut raw_request: Option<PVal> = None;
         let mut pipelined: Option<PVal> = None;
-        for sec in &block.sections {
+        for sec in inherited.iter().chain(&block.sections) {
             let name = sec.name.as_str();
             if IGNORED.contains(&name) {
                 continue;
@@ -284,6 +298,25 @@ impl Spec {
             }
         }
 
+        if !has_config {
+            let own: Vec<String> = block
+                .sections
+                .iter()
+                .filter(|s| SETUP_SECTIONS.contains(&s.name.as_str()) || s.name == "must_die")
+                .map(|s| format!("--- {}", s.name))
+                .collect();
+            if !own.is_empty() {
+                return Err(format!(
+                    "{} without --- config: upstream Test::Nginx starts no nginx for a block without --- config (it runs on the previous block's nginx), so these would not apply there (--- user_files would not be written); add a --- config section (it may be empty)",
+                    own.join(", ")
+                ));
+            }
+            if block.inherited.is_none() {
+                return Err(
+                    "no --- config, and no earlier block with one whose nginx this block could run on (upstream Test::Nginx bails out: \"No '--- config' section specified and could not get previous one\"); add a --- config section".into(),
+                );
+            }
+        }
         let n = [
             request.is_some(),
             raw_request.is_some(),
@@ -454,16 +487,50 @@ mod tests {
     }
 
     #[test]
+    fn blocks_without_config_run_on_the_previous_setup() {
+        let f = parse_file(
+            Path::new("x.t"),
+            "x.t",
+            "__DATA__\n=== A\n--- request: GET /\n\n=== B\n--- SKIP\n--- config\nskipped;\n--- request: GET /\n\n=== C\n--- http_config\nh;\n--- config\nc;\n--- user_files\n>>> f\nx\n--- log_level: warn\n--- request: GET /\n--- error_code: 404\n\n=== D\n--- request: GET /d\n\n=== E\n--- request: GET /e\n--- user_files\n>>> g\ny\n\n=== F\n--- main_config\nbad;\n--- must_die\n",
+        )
+        .unwrap();
+        let spec = |i: usize| Spec::from_block(&f.blocks[i], &f.preamble);
+        // the first block has nothing to run on (upstream bails out)
+        assert!(spec(0).unwrap_err().contains("no earlier block"));
+        // D takes C's setup (B is skipped), not C's expectations
+        let d = spec(3).unwrap();
+        assert_eq!(d.setup_from, Some(f.blocks[2].line));
+        assert_eq!(
+            (d.http_config.as_str(), d.config.as_str()),
+            ("h;\n", "c;\n")
+        );
+        assert_eq!(d.user_files.len(), 1);
+        assert_eq!(d.log_level.as_deref(), Some("warn"));
+        assert!(d.error_code.is_none());
+        assert!(matches!(&d.requests, Requests::Request(r) if r[0] == b"GET /d"));
+        // setup sections of its own would be ignored by upstream: an error
+        let e = spec(4).unwrap_err();
+        assert!(e.contains("--- user_files without --- config"), "{e}");
+        let e = spec(5).unwrap_err();
+        assert!(
+            e.contains("--- main_config, --- must_die without --- config"),
+            "{e}"
+        );
+        assert_eq!(spec(2).unwrap().setup_from, None);
+    }
+
+    #[test]
     fn typed_values() {
         let s = spec(
-            "=== A\n--- request eval\n[\"GET /a\", \"GET /b\"]\n--- timeout: 300ms\n--- must_die: 1\n--- ONLY\n--- no_check_leak\n",
+            "=== A\n--- config\n--- request eval\n[\"GET /a\", \"GET /b\"]\n--- timeout: 300ms\n--- must_die: 1\n--- ONLY\n--- no_check_leak\n",
         )
         .unwrap();
         assert!(matches!(&s.requests, Requests::Request(r) if r.len() == 2));
         assert!(s.need_array());
         assert_eq!(s.timeout, Some(0.3));
         assert_eq!(s.must_die, Some(Some(1)));
-        let s = spec("=== A\n--- raw_request eval\n\"GET / HTTP/1.0\\r\\n\\r\\n\"\n").unwrap();
+        let s = spec("=== A\n--- config\n--- raw_request eval\n\"GET / HTTP/1.0\\r\\n\\r\\n\"\n")
+            .unwrap();
         assert!(matches!(&s.requests, Requests::Raw(r) if r[0] == b"GET / HTTP/1.0\r\n\r\n"));
         assert!(!s.need_array());
     }

@@ -9,6 +9,7 @@ use std::sync::mpsc;
 use crate::nginx::{self, DefaultModules, Error};
 use crate::parse::{self, Block, Selection, TestFile};
 use crate::run::{self, BlockResult, FailKind, Failure, Outcome, RunCtx};
+use crate::valgrind::{self, Valgrind};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -25,6 +26,10 @@ pub struct SuiteOptions {
     pub jobs: usize,
     /// Print one line per block while running.
     pub print: bool,
+    /// Run nginx under valgrind's memcheck ([`Valgrind::from_env`] reads
+    /// `TEST_NGINX_USE_VALGRIND`); the loaded modules' file names are added to its module
+    /// frames. Blocks with `--- no_valgrind` or `--- no_check_leak` are skipped then.
+    pub valgrind: Option<Valgrind>,
 }
 
 /// Results of a run.
@@ -71,6 +76,13 @@ impl SuiteResult {
         s
     }
 }
+
+/// Default request timeout in seconds, as upstream's `TEST_NGINX_TIMEOUT` default.
+pub const DEFAULT_TIMEOUT: f64 = 3.0;
+
+/// Sections that skip a block under valgrind: ours, and upstream's marker for blocks unfit for
+/// its leak-checking mode.
+pub const VALGRIND_SKIP: &[&str] = &["no_valgrind", "no_check_leak"];
 
 /// Default number of parallel jobs: `TEST_NGINX_JOBS`, else the number of CPUs.
 pub fn default_jobs() -> usize {
@@ -195,7 +207,20 @@ pub fn run_suite(opts: &SuiteOptions) -> Result<SuiteResult, Error> {
     let mut work: Vec<(&TestFile, &Block)> = Vec::new();
     for f in &files {
         for b in &f.blocks {
-            match &b.selected {
+            let selected = match &b.selected {
+                Selection::Run if opts.valgrind.is_some() => {
+                    match b
+                        .sections
+                        .iter()
+                        .find(|s| VALGRIND_SKIP.contains(&s.name.as_str()))
+                    {
+                        Some(s) => Selection::Skip(format!("--- {} under valgrind", s.name)),
+                        None => Selection::Run,
+                    }
+                }
+                other => other.clone(),
+            };
+            match &selected {
                 Selection::Run => work.push((f, b)),
                 Selection::Skip(why) => {
                     let r = BlockResult {
@@ -224,16 +249,29 @@ pub fn run_suite(opts: &SuiteOptions) -> Result<SuiteResult, Error> {
             println!("{w}");
         }
     }
+    let valgrind = opts.valgrind.clone().map(|mut v| {
+        v.add_module_objects(&paths.modules);
+        v
+    });
+    if let (Some(v), true) = (&valgrind, opts.print) {
+        println!("{}", v.describe());
+    }
     let ctx = RunCtx {
         work_dir: nginx::work_dir(&paths, &opts.label)?,
         paths,
         env: nginx::env_snapshot(),
+        // an explicit TEST_NGINX_TIMEOUT is taken literally, also under valgrind
         default_timeout: std::env::var("TEST_NGINX_TIMEOUT")
             .ok()
             .and_then(|v| crate::spec::parse_time(&v))
-            .unwrap_or(3.0),
+            .unwrap_or(if valgrind.is_some() {
+                DEFAULT_TIMEOUT * valgrind::SLOWDOWN
+            } else {
+                DEFAULT_TIMEOUT
+            }),
         default_log_level: std::env::var("TEST_NGINX_LOG_LEVEL").unwrap_or_else(|_| "debug".into()),
         keep_all: std::env::var_os("TEST_NGINX_NO_CLEAN").is_some(),
+        valgrind,
     };
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<BlockResult>();
@@ -378,6 +416,7 @@ pub fn main_suite() -> ExitCode {
             lines,
             jobs: default_jobs(),
             print: true,
+            valgrind: Valgrind::from_env()?,
         })
     };
     let start = std::time::Instant::now();
