@@ -2,10 +2,14 @@
 # names the file and line of the directive at fault (the line number differs between test
 # runners, hence \d+).
 #
-# Keys: t/fixtures/keys (t/fixtures/make-fixtures re-creates them).
+# Keys: t/fixtures/keys (t/fixtures/make-fixtures re-creates them), read as
+# $TEST_NGINX_FIXTURES/keys/NAME; a key that is itself the subject of the error (too short,
+# encrypted, another curve, the keys of a JWKS/JWK) is inline.
 use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+use FindBin;
+$ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/fixtures";
 
 no_long_string();
 run_tests();
@@ -271,12 +275,9 @@ qr/\[emerg\] .*jwt_key_file "\S+\/jwk\.json": kid="other" conflicts with the JWK
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key kid=;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=;
         empty_gif;
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*invalid parameter "kid=" in "jwt_key_file"; the only parameter is kid=ID.* in \S+nginx\.conf:\d+/
@@ -287,12 +288,9 @@ qr/\[emerg\] .*invalid parameter "kid=" in "jwt_key_file"; the only parameter is
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key alg=HS256;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key alg=HS256;
         empty_gif;
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*invalid parameter "alg=HS256" in "jwt_key_file".* in \S+nginx\.conf:\d+/
@@ -328,12 +326,9 @@ qr/\[emerg\] .*"jwt_verify on" needs at least one "jwt_key_file" in this locatio
 --- config
     location = /t {
         jwt_verify yes;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         empty_gif;
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*invalid value "yes" in "jwt_verify" directive, it must be "on" or "off".* in \S+nginx\.conf:\d+/
@@ -344,13 +339,10 @@ qr/\[emerg\] .*invalid value "yes" in "jwt_verify" directive, it must be "on" or
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_algorithms HS256 none;
         empty_gif;
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*"jwt_algorithms" refuses "none": unsigned tokens are never accepted.* in \S+nginx\.conf:\d+/
@@ -361,13 +353,10 @@ qr/\[emerg\] .*"jwt_algorithms" refuses "none": unsigned tokens are never accept
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_algorithms NONE;
         empty_gif;
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*"jwt_algorithms" refuses "none".* in \S+nginx\.conf:\d+/
@@ -378,13 +367,10 @@ qr/\[emerg\] .*"jwt_algorithms" refuses "none".* in \S+nginx\.conf:\d+/
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_algorithms HS256 RS999;
         empty_gif;
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*unknown algorithm "RS999" in "jwt_algorithms" directive; use one of: HS256 HS384 HS512 RS256.* in \S+nginx\.conf:\d+/
@@ -395,13 +381,10 @@ qr/\[emerg\] .*unknown algorithm "RS999" in "jwt_algorithms" directive; use one 
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_algorithms hs256;
         empty_gif;
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*unknown algorithm "hs256" in "jwt_algorithms" directive.* in \S+nginx\.conf:\d+/
@@ -412,13 +395,10 @@ qr/\[emerg\] .*unknown algorithm "hs256" in "jwt_algorithms" directive.* in \S+n
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_algorithms HS256 ES256;
         empty_gif;
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*jwt_algorithms lists ES256 but no jwt_key_file key can verify it; add an EC P-256 key or remove ES256.* in \S+nginx\.conf:\d+/
@@ -448,12 +428,9 @@ qr/\[emerg\] .*jwt_algorithms lists HS512 but no jwt_key_file key can verify it;
 
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         empty_gif;
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*jwt_algorithms lists RS256 but no jwt_key_file key can verify it.* in \S+nginx\.conf:\d+/
@@ -464,13 +441,10 @@ qr/\[emerg\] .*jwt_algorithms lists RS256 but no jwt_key_file key can verify it.
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $jwt_claim_admin error=500;
         empty_gif;
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*invalid "error=500" in "jwt_require": the error code must be 401 or 403.* in \S+nginx\.conf:\d+/
@@ -481,13 +455,10 @@ qr/\[emerg\] .*invalid "error=500" in "jwt_require": the error code must be 401 
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require error=401;
         empty_gif;
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*"jwt_require" needs at least one variable.* in \S+nginx\.conf:\d+/
@@ -498,13 +469,10 @@ qr/\[emerg\] .*"jwt_require" needs at least one variable.* in \S+nginx\.conf:\d+
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require admin;
         empty_gif;
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*"jwt_require" expects a variable such as \$jwt_claim_admin, got "admin".* in \S+nginx\.conf:\d+/
@@ -515,13 +483,10 @@ qr/\[emerg\] .*"jwt_require" expects a variable such as \$jwt_claim_admin, got "
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_failure_status 500;
         empty_gif;
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*invalid status "500" in "jwt_failure_status": use 401 or 403.* in \S+nginx\.conf:\d+/
@@ -532,13 +497,10 @@ qr/\[emerg\] .*invalid status "500" in "jwt_failure_status": use 401 or 403.* in
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_token token;
         empty_gif;
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*"jwt_token" takes a variable such as \$cookie_token or \$http_authorization, got "token".* in \S+nginx\.conf:\d+/
@@ -549,13 +511,10 @@ qr/\[emerg\] .*"jwt_token" takes a variable such as \$cookie_token or \$http_aut
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_verify off;
         empty_gif;
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*"jwt_verify" directive is duplicate.* in \S+nginx\.conf:\d+/
@@ -566,14 +525,11 @@ qr/\[emerg\] .*"jwt_verify" directive is duplicate.* in \S+nginx\.conf:\d+/
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_issuer a;
         jwt_issuer b;
         empty_gif;
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*"jwt_issuer" directive is duplicate.* in \S+nginx\.conf:\d+/
@@ -584,14 +540,11 @@ qr/\[emerg\] .*"jwt_issuer" directive is duplicate.* in \S+nginx\.conf:\d+/
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_algorithms HS256;
         jwt_algorithms HS384;
         empty_gif;
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*"jwt_algorithms" directive is duplicate.* in \S+nginx\.conf:\d+/
@@ -602,13 +555,10 @@ qr/\[emerg\] .*"jwt_algorithms" directive is duplicate.* in \S+nginx\.conf:\d+/
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_leeway soon;
         empty_gif;
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*invalid time "soon" in "jwt_leeway" directive \(examples: 30s, 5m, 1h\).* in \S+nginx\.conf:\d+/
@@ -619,13 +569,10 @@ qr/\[emerg\] .*invalid time "soon" in "jwt_leeway" directive \(examples: 30s, 5m
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_leeway -30s;
         empty_gif;
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*invalid time "-30s" in "jwt_leeway" directive.* in \S+nginx\.conf:\d+/
@@ -636,13 +583,10 @@ qr/\[emerg\] .*invalid time "-30s" in "jwt_leeway" directive.* in \S+nginx\.conf
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_realm 'say "hi"';
         empty_gif;
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*"jwt_realm" "say "hi"" contains a quote, backslash or control character.* in \S+nginx\.conf:\d+/
@@ -653,13 +597,10 @@ qr/\[emerg\] .*"jwt_realm" "say "hi"" contains a quote, backslash or control cha
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_cache_size lots;
         empty_gif;
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*invalid "jwt_cache_size" "lots": a number of tokens such as 1024.* in \S+nginx\.conf:\d+/

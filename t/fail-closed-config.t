@@ -6,13 +6,16 @@
 # html directory) so that the line number is the same under every test runner; elsewhere the
 # line differs between runners, hence \d+.
 #
-# Keys: t/fixtures/keys/hmac.key (jwt.key), t/fixtures/login/hmac.key (login.key).
+# Keys: t/fixtures/keys/hmac.key (verification), t/fixtures/login/hmac.key (jwt_login), read as
+# $TEST_NGINX_FIXTURES/keys/hmac.key and $TEST_NGINX_FIXTURES/login/hmac.key.
 # Tokens (t/fixtures/tokens, signed with hmac.key, all expire 4102444800):
 #   ring-a-admin.jwt {"sub":"alice","admin":true,"exp":4102444800}
 #   hs256.jwt        {"sub":"alice","exp":4102444800}
 use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+use FindBin;
+$ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/fixtures";
 
 no_long_string();
 run_tests();
@@ -26,12 +29,10 @@ jwt.conf line 3 is the jwt_require.
 --- user_files
 >>> jwt.conf
 location = /t {
-    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     jwt_require $jwt_claim_admin;
     alias $TEST_NGINX_HTML_DIR/ok.txt;
 }
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- must_die
@@ -43,13 +44,11 @@ qr/\[emerg\] (?=.*"jwt_require")(?=.*"jwt_verify on").* in \S+\/jwt\.conf:3\b/
 === TEST 2: the same written directly in the test's server block
 --- config
     location = /t {
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $jwt_claim_admin;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- must_die
@@ -64,14 +63,12 @@ jwt.conf line 2 is the jwt_require.
     include $TEST_NGINX_HTML_DIR/jwt.conf;
 --- user_files
 >>> jwt.conf
-jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
 jwt_require $jwt_claim_admin;
 
 location = /t {
     alias $TEST_NGINX_HTML_DIR/ok.txt;
 }
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- must_die
@@ -82,7 +79,7 @@ qr/\[emerg\] (?=.*"jwt_require")(?=.*"jwt_verify on").* in \S+\/jwt\.conf:2\b/
 
 === TEST 4: jwt_require at server level, jwt_verify on in one location only: another location (here the test's default "location /") refuses
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     jwt_require $jwt_claim_admin;
 
     location = /t {
@@ -93,8 +90,6 @@ qr/\[emerg\] (?=.*"jwt_require")(?=.*"jwt_verify on").* in \S+\/jwt\.conf:2\b/
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- must_die
@@ -109,7 +104,7 @@ Requests: /public without a token: 200; /t with ring-a-admin.jwt ({"sub":"alice"
 without a token: 401.
 --- config
     jwt_verify on;
-    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     jwt_require $jwt_claim_admin;
     add_header X-Jwt-Error $jwt_error always;
 
@@ -121,8 +116,6 @@ without a token: 401.
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request eval
@@ -152,14 +145,12 @@ jwt.conf line 4 is the jwt_require.
     include $TEST_NGINX_HTML_DIR/jwt.conf;
 --- user_files
 >>> jwt.conf
-jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
 
 location = /t {
     jwt_require $jwt_claim_admin;
     alias $TEST_NGINX_HTML_DIR/ok.txt;
 }
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- must_die
@@ -171,15 +162,13 @@ qr/\[emerg\] (?=.*"jwt_require")(?=.*"jwt_verify on").* in \S+\/jwt\.conf:4\b/
 === TEST 7: jwt_verify off at server level and jwt_require in a location: nginx refuses
 --- config
     jwt_verify off;
-    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
 
     location = /t {
         jwt_require $jwt_claim_admin;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- must_die
@@ -193,15 +182,13 @@ Request: /t with hs256.jwt ({"sub":"alice","exp":4102444800}, no admin claim): 4
 --- http_config
     jwt_verify on;
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
 
     location = /t {
         jwt_require $jwt_claim_admin;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -222,12 +209,10 @@ jwt.conf line 4 is the jwt_token.
 >>> jwt.conf
 location = /t {
     jwt_verify on;
-    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     jwt_token $jwt_payload;
     alias $TEST_NGINX_HTML_DIR/ok.txt;
 }
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- must_die
@@ -240,13 +225,11 @@ qr/\[emerg\] (?=.*"jwt_token")(?=.*\$jwt_payload\b).* in \S+\/jwt\.conf:4\b/
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_token $jwt_claim_t;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- must_die
@@ -259,13 +242,11 @@ qr/\[emerg\] (?=.*"jwt_token")(?=.*\$jwt_claim_t\b).* in \S+nginx\.conf:\d+/
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_token "Bearer $jwt_header_kid";
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- must_die
@@ -280,13 +261,11 @@ qr/\[emerg\] (?=.*"jwt_token")(?=.*\$jwt_header_kid\b).* in \S+nginx\.conf:\d+/
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_token $nested_tok;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- must_die
@@ -301,12 +280,10 @@ qr/\[emerg\] (?=.*"jwt_token")(?=.*\$nested_tok\b).* in \S+nginx\.conf:\d+/
 
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- must_die
@@ -325,13 +302,11 @@ The request also carries a valid token in Authorization (hs256.jwt, {"sub":"alic
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_token $t;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -357,14 +332,12 @@ cycle while evaluating variable
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_token $t;
         add_header X-Sub $jwt_claim_sub always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request eval
@@ -386,7 +359,7 @@ cycle while evaluating variable
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/login.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -396,9 +369,6 @@ cycle while evaluating variable
         default_type application/json;
         return 200 '{"sub":"a","exp":1000000000}';
     }
---- user_files
->>> login.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=a&password=secret
@@ -413,7 +383,7 @@ qr/\[(?:error|warn|notice|info)\] .*\bexp\b/
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/login.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -423,9 +393,6 @@ qr/\[(?:error|warn|notice|info)\] .*\bexp\b/
         default_type application/json;
         return 200 '{"sub":"a","exp":-5}';
     }
---- user_files
->>> login.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=a&password=secret
@@ -440,7 +407,7 @@ qr/\[(?:error|warn|notice|info)\] .*\bexp\b/
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/login.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_token_ttl 10m;
     }
     location = /authenticate {
@@ -451,9 +418,6 @@ qr/\[(?:error|warn|notice|info)\] .*\bexp\b/
         default_type application/json;
         return 200 '{"sub":"a","exp":4102444800}';
     }
---- user_files
->>> login.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=a&password=secret

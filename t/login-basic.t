@@ -8,10 +8,13 @@
 # 2048-bit key 256 -> 342, ES256 64 -> 86, ES384 96 -> 128, ES512 132 -> 176, EdDSA 64 -> 86,
 # HS384 48 -> 64). t/login-roundtrip.t verifies issued tokens and reads their claims.
 #
-# Keys: t/fixtures/login (t/fixtures/login/make-keys re-creates them); copies are inline.
+# Keys: t/fixtures/login (t/fixtures/login/make-keys re-creates them), read as
+# $TEST_NGINX_FIXTURES/login/NAME.
 use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+use FindBin;
+$ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/fixtures";
 
 no_long_string();
 run_tests();
@@ -22,7 +25,7 @@ __DATA__
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -31,9 +34,6 @@ __DATA__
     location = /backend {
         return 200 '{"sub":"alice","roles":["admin"]}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -57,7 +57,7 @@ The application answers {}: the claims are {"exp":<10 digits>,"iat":<10 digits>,
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -66,9 +66,6 @@ The application answers {}: the claims are {"exp":<10 digits>,"iat":<10 digits>,
     location = /backend {
         return 200 '{}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 x
@@ -84,7 +81,7 @@ Content-Length: 221
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/rsa.key;
     }
     location = /authenticate {
         internal;
@@ -93,36 +90,6 @@ Content-Length: 221
     location = /backend {
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> rsa.key
------BEGIN PRIVATE KEY-----
-MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCzNxGvE7irEKkx
-KCCaz4LXkEW6PyBhxcXss6lJ+XD0O/AU7QeA/gPDWHUK30FNnin7+bDga2d/A6DM
-YjmHkkW3yxr2x6d215QrkwTYYHAtycple2EiYIqJYT6lvjJJ33oYfXC3BGc+dqN/
-qHCG0l7Z8vfkvZMS172ajCkZZfp16qnpa3eiPjTuYgkaY0PcnUeTbS/0K3JVZibX
-jEJX0+6EVGna3mMYp9elNHd+MhFPTqj/PlAzfWrKXOMYlJoEaRBRdCFog0/rT1s+
-yOrInnePYYm0jq+ziPqGMDU3bEd6OkaES6f+/zyfvWEjGCViwTBm5cLaX84MNRH1
-UuT7M4gvAgMBAAECggEAR1+cstnLV5GcmF+vUIhpRxmFs42Vg2rlDwZkWvo1UoeW
-b3cQ4H4JmKBfiLNuSg++D8Sa/V25C7wxq4RI/iWyj2abuAG+v5VOxOXZ7aTGuG2f
-pjfzcOH6+oiYjyDG3WXbteorXDAsQBO2vM4j9oXM0ccyk84uRzhVojnE2oEjNRdR
-0bS/CI7BQsL4CQv1ArVDlLdS5eoRxm7k/0OjAe0kQgNCFgnfTGCL4Kqdtr+urGTB
-GKHTO27Ns4JAxYGq0+1n/LNnM46etMNkjKzoMw/0MzJw9Zy45wzWQQfN7gpjIxG0
-veXEJxiX4gAi5ZJ0CrMarczEsm/Olkw9uYN/WYY9hQKBgQD64elLeYT3OgArpkjz
-QD7iGs8biThcRJ20Y1dfcq7ibXU+lBXljk67VnQF7Z+dLAeuFUh5yBhFchI30HbM
-KPqpvlRrjAAy+twOGhe7o4WhOLXSvEW+YwQVOiyKI9P1gf4IO8diekL2/o7lmqZp
-103pOMoAqnjIno7HXZbKxel4gwKBgQC23uqbuY8fDwDWyeaEWkIs27JGGBwGIIxO
-/Fu+b+9NGMtEZHpfzyeIRk/SWA7aM50U9fdje+gsQHGBx848hIhod3X3DB5DGrGK
-l17ZoI1F8e8PvSOzWmsOzAGjava1Q4olqJ4lLBnRfAIWKGnKrWZs8BiqAL1NNrwj
-lnZhv89p5QKBgQCAlQqR4T1RzItL09Ttv067acweK80UFSLS0lt0kv2pFTqTESjL
-14zonR2n8CrvTiK9iTD1IaW26gkGTDSm3JXkK6Vu3Xk4p7PjEmJ5jAywHbWqxU3l
-jzAHhSJQxp4a5T4CkEjXYxwxJTSt3v5NnsjSsIVvo+91uzYoXgIr+RV46wKBgBrh
-HzjuiHP3P5dSq/huT+XKESUubAgWhqkhfNa8Gz+I0m/mGPq2N0hXlWoEmYJHLeKj
-2M4dq129xzFdTholHOvGC2fZtyUD6m7FmyJ/7+QFEK+OjI3TT4MoR2Fe2o6AM/Ef
-HMe3+L+K67+YBxzMag6/J9DtNOYBkpvkhNgPWoxlAoGAetBxhVAhB/i/SzmAK0jd
-DuSzsDbtjS93r/xgR0cyqGL8E8/UOPMAxyKCApPqbSsz159Q2yMuiQUnYYQWvO1r
-FLk+aIYmjwyVd8uthHPCDFwKOVl9eyWIjwijGpLL+GUWPXu6CfTFCTPxKUO48Thz
-vcnwBwcz5HHk101g4+Kh4L0=
------END PRIVATE KEY-----
 --- request
 POST /login
 user=alice&password=secret
@@ -139,7 +106,7 @@ Content-Type: application/json
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/rsa.key;
         jwt_sign_algorithm PS256;
     }
     location = /authenticate {
@@ -149,36 +116,6 @@ Content-Type: application/json
     location = /backend {
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> rsa.key
------BEGIN PRIVATE KEY-----
-MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCzNxGvE7irEKkx
-KCCaz4LXkEW6PyBhxcXss6lJ+XD0O/AU7QeA/gPDWHUK30FNnin7+bDga2d/A6DM
-YjmHkkW3yxr2x6d215QrkwTYYHAtycple2EiYIqJYT6lvjJJ33oYfXC3BGc+dqN/
-qHCG0l7Z8vfkvZMS172ajCkZZfp16qnpa3eiPjTuYgkaY0PcnUeTbS/0K3JVZibX
-jEJX0+6EVGna3mMYp9elNHd+MhFPTqj/PlAzfWrKXOMYlJoEaRBRdCFog0/rT1s+
-yOrInnePYYm0jq+ziPqGMDU3bEd6OkaES6f+/zyfvWEjGCViwTBm5cLaX84MNRH1
-UuT7M4gvAgMBAAECggEAR1+cstnLV5GcmF+vUIhpRxmFs42Vg2rlDwZkWvo1UoeW
-b3cQ4H4JmKBfiLNuSg++D8Sa/V25C7wxq4RI/iWyj2abuAG+v5VOxOXZ7aTGuG2f
-pjfzcOH6+oiYjyDG3WXbteorXDAsQBO2vM4j9oXM0ccyk84uRzhVojnE2oEjNRdR
-0bS/CI7BQsL4CQv1ArVDlLdS5eoRxm7k/0OjAe0kQgNCFgnfTGCL4Kqdtr+urGTB
-GKHTO27Ns4JAxYGq0+1n/LNnM46etMNkjKzoMw/0MzJw9Zy45wzWQQfN7gpjIxG0
-veXEJxiX4gAi5ZJ0CrMarczEsm/Olkw9uYN/WYY9hQKBgQD64elLeYT3OgArpkjz
-QD7iGs8biThcRJ20Y1dfcq7ibXU+lBXljk67VnQF7Z+dLAeuFUh5yBhFchI30HbM
-KPqpvlRrjAAy+twOGhe7o4WhOLXSvEW+YwQVOiyKI9P1gf4IO8diekL2/o7lmqZp
-103pOMoAqnjIno7HXZbKxel4gwKBgQC23uqbuY8fDwDWyeaEWkIs27JGGBwGIIxO
-/Fu+b+9NGMtEZHpfzyeIRk/SWA7aM50U9fdje+gsQHGBx848hIhod3X3DB5DGrGK
-l17ZoI1F8e8PvSOzWmsOzAGjava1Q4olqJ4lLBnRfAIWKGnKrWZs8BiqAL1NNrwj
-lnZhv89p5QKBgQCAlQqR4T1RzItL09Ttv067acweK80UFSLS0lt0kv2pFTqTESjL
-14zonR2n8CrvTiK9iTD1IaW26gkGTDSm3JXkK6Vu3Xk4p7PjEmJ5jAywHbWqxU3l
-jzAHhSJQxp4a5T4CkEjXYxwxJTSt3v5NnsjSsIVvo+91uzYoXgIr+RV46wKBgBrh
-HzjuiHP3P5dSq/huT+XKESUubAgWhqkhfNa8Gz+I0m/mGPq2N0hXlWoEmYJHLeKj
-2M4dq129xzFdTholHOvGC2fZtyUD6m7FmyJ/7+QFEK+OjI3TT4MoR2Fe2o6AM/Ef
-HMe3+L+K67+YBxzMag6/J9DtNOYBkpvkhNgPWoxlAoGAetBxhVAhB/i/SzmAK0jd
-DuSzsDbtjS93r/xgR0cyqGL8E8/UOPMAxyKCApPqbSsz159Q2yMuiQUnYYQWvO1r
-FLk+aIYmjwyVd8uthHPCDFwKOVl9eyWIjwijGpLL+GUWPXu6CfTFCTPxKUO48Thz
-vcnwBwcz5HHk101g4+Kh4L0=
------END PRIVATE KEY-----
 --- request
 POST /login
 user=alice&password=secret
@@ -193,7 +130,7 @@ user=alice&password=secret
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ec256.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/ec256.key;
     }
     location = /authenticate {
         internal;
@@ -202,13 +139,6 @@ user=alice&password=secret
     location = /backend {
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> ec256.key
------BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgrKPs9AZUPdpvcm2o
-NKBsVjOAn2mzdrKpKjbEhbg3lrWhRANCAARlYdOKfo4bak3NJRrBNIgGjgK5Vdbk
-ZuD+U3QKTa/jGS0RnWMRQxXJQPQI5nynkx5bmRdRHm43Z0gzJfGdPuah
------END PRIVATE KEY-----
 --- request
 POST /login
 user=alice&password=secret
@@ -223,7 +153,7 @@ user=alice&password=secret
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ec384.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/ec384.key;
     }
     location = /authenticate {
         internal;
@@ -232,14 +162,6 @@ user=alice&password=secret
     location = /backend {
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> ec384.key
------BEGIN PRIVATE KEY-----
-MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDD6I8LjuBXmkfRQ4oXC
-bjaAmtDbN0dLKo0wVrMc3B2164KYK19N3QpWJIOQhgp96IKhZANiAASxgHm+sfjP
-lv7otKxnlD+9x5908BxhTyiPQSYIa1j5xCLFOqSxJSFfO4BropdPYpiiFsyxYQlq
-4S2Trng5X8HJnTTMcW0NT+au8ZsfDp7QNIkbfj7qasyxm2GqeYJLcLE=
------END PRIVATE KEY-----
 --- request
 POST /login
 user=alice&password=secret
@@ -254,7 +176,7 @@ user=alice&password=secret
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ec521.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/ec521.key;
     }
     location = /authenticate {
         internal;
@@ -263,16 +185,6 @@ user=alice&password=secret
     location = /backend {
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> ec521.key
------BEGIN PRIVATE KEY-----
-MIHuAgEAMBAGByqGSM49AgEGBSuBBAAjBIHWMIHTAgEBBEIAlBAAobUabAqGQ8Kp
-BLGIV/GT4w9KKKKi4iVoYosaGfODeUcg3Ev4RKV4B3bRZW0MI/Pqhg1X6zssgOEN
-5Rg3jr+hgYkDgYYABAF+T+NOaOCDRbjhALTinQ2Mufs0KrJMlep4zhQOuHAeANO5
-Xnf7eo2pIIDEGxiirZRcnyLWUvilvHlgC5OruJHsUAC9UbS/GLzk7nrytfsOgr/j
-QNFwfX9vx6hcpat4lkcG9+5uOINmQGD0hyuzGEJ7tczQc9rGmsa7SYpaD+0mhTLA
-Gw==
------END PRIVATE KEY-----
 --- request
 POST /login
 user=alice&password=secret
@@ -287,7 +199,7 @@ user=alice&password=secret
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ed25519.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/ed25519.key;
     }
     location = /authenticate {
         internal;
@@ -296,11 +208,6 @@ user=alice&password=secret
     location = /backend {
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> ed25519.key
------BEGIN PRIVATE KEY-----
-MC4CAQAwBQYDK2VwBCIEIBxN0MLMr9kx51HvwOLRxcQNdS5aTXd66OvMUkIItWbg
------END PRIVATE KEY-----
 --- request
 POST /login
 user=alice&password=secret
@@ -315,7 +222,7 @@ user=alice&password=secret
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_sign_algorithm HS384;
     }
     location = /authenticate {
@@ -325,9 +232,6 @@ user=alice&password=secret
     location = /backend {
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -343,7 +247,7 @@ header: {"alg":"HS256","typ":"JWT","kid":"login-2024"}
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key kid=login-2024;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key kid=login-2024;
     }
     location = /authenticate {
         internal;
@@ -352,9 +256,6 @@ header: {"alg":"HS256","typ":"JWT","kid":"login-2024"}
     location = /backend {
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -370,7 +271,7 @@ header: {"alg":"RS256","typ":"JWT","kid":"rsa-1"}
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.key kid=rsa-1;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/rsa.key kid=rsa-1;
     }
     location = /authenticate {
         internal;
@@ -379,36 +280,6 @@ header: {"alg":"RS256","typ":"JWT","kid":"rsa-1"}
     location = /backend {
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> rsa.key
------BEGIN PRIVATE KEY-----
-MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCzNxGvE7irEKkx
-KCCaz4LXkEW6PyBhxcXss6lJ+XD0O/AU7QeA/gPDWHUK30FNnin7+bDga2d/A6DM
-YjmHkkW3yxr2x6d215QrkwTYYHAtycple2EiYIqJYT6lvjJJ33oYfXC3BGc+dqN/
-qHCG0l7Z8vfkvZMS172ajCkZZfp16qnpa3eiPjTuYgkaY0PcnUeTbS/0K3JVZibX
-jEJX0+6EVGna3mMYp9elNHd+MhFPTqj/PlAzfWrKXOMYlJoEaRBRdCFog0/rT1s+
-yOrInnePYYm0jq+ziPqGMDU3bEd6OkaES6f+/zyfvWEjGCViwTBm5cLaX84MNRH1
-UuT7M4gvAgMBAAECggEAR1+cstnLV5GcmF+vUIhpRxmFs42Vg2rlDwZkWvo1UoeW
-b3cQ4H4JmKBfiLNuSg++D8Sa/V25C7wxq4RI/iWyj2abuAG+v5VOxOXZ7aTGuG2f
-pjfzcOH6+oiYjyDG3WXbteorXDAsQBO2vM4j9oXM0ccyk84uRzhVojnE2oEjNRdR
-0bS/CI7BQsL4CQv1ArVDlLdS5eoRxm7k/0OjAe0kQgNCFgnfTGCL4Kqdtr+urGTB
-GKHTO27Ns4JAxYGq0+1n/LNnM46etMNkjKzoMw/0MzJw9Zy45wzWQQfN7gpjIxG0
-veXEJxiX4gAi5ZJ0CrMarczEsm/Olkw9uYN/WYY9hQKBgQD64elLeYT3OgArpkjz
-QD7iGs8biThcRJ20Y1dfcq7ibXU+lBXljk67VnQF7Z+dLAeuFUh5yBhFchI30HbM
-KPqpvlRrjAAy+twOGhe7o4WhOLXSvEW+YwQVOiyKI9P1gf4IO8diekL2/o7lmqZp
-103pOMoAqnjIno7HXZbKxel4gwKBgQC23uqbuY8fDwDWyeaEWkIs27JGGBwGIIxO
-/Fu+b+9NGMtEZHpfzyeIRk/SWA7aM50U9fdje+gsQHGBx848hIhod3X3DB5DGrGK
-l17ZoI1F8e8PvSOzWmsOzAGjava1Q4olqJ4lLBnRfAIWKGnKrWZs8BiqAL1NNrwj
-lnZhv89p5QKBgQCAlQqR4T1RzItL09Ttv067acweK80UFSLS0lt0kv2pFTqTESjL
-14zonR2n8CrvTiK9iTD1IaW26gkGTDSm3JXkK6Vu3Xk4p7PjEmJ5jAywHbWqxU3l
-jzAHhSJQxp4a5T4CkEjXYxwxJTSt3v5NnsjSsIVvo+91uzYoXgIr+RV46wKBgBrh
-HzjuiHP3P5dSq/huT+XKESUubAgWhqkhfNa8Gz+I0m/mGPq2N0hXlWoEmYJHLeKj
-2M4dq129xzFdTholHOvGC2fZtyUD6m7FmyJ/7+QFEK+OjI3TT4MoR2Fe2o6AM/Ef
-HMe3+L+K67+YBxzMag6/J9DtNOYBkpvkhNgPWoxlAoGAetBxhVAhB/i/SzmAK0jd
-DuSzsDbtjS93r/xgR0cyqGL8E8/UOPMAxyKCApPqbSsz159Q2yMuiQUnYYQWvO1r
-FLk+aIYmjwyVd8uthHPCDFwKOVl9eyWIjwijGpLL+GUWPXu6CfTFCTPxKUO48Thz
-vcnwBwcz5HHk101g4+Kh4L0=
------END PRIVATE KEY-----
 --- request
 POST /login
 user=alice&password=secret
@@ -424,15 +295,12 @@ header: {"alg":"ES256","typ":"JWT","kid":"ec-jwk-1"}
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ec256.jwk.json;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/ec256.jwk.json;
     }
     location = /authenticate {
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> ec256.jwk.json
-{"kty": "EC", "crv": "P-256", "kid": "ec-jwk-1", "x": "ZWHTin6OG2pNzSUawTSIBo4CuVXW5Gbg_lN0Ck2v4xk", "y": "LRGdYxFDFclA9AjmfKeTHluZF1EebjdnSDMl8Z0-5qE", "d": "rKPs9AZUPdpvcm2oNKBsVjOAn2mzdrKpKjbEhbg3lrU"}
 --- request
 POST /login
 x
@@ -448,15 +316,12 @@ header: {"alg":"HS256","typ":"JWT","kid":"a\"b"}
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key 'kid=a"b';
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key 'kid=a"b';
     }
     location = /authenticate {
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 x
@@ -471,9 +336,9 @@ x
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ec256.pub.pem;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/ec256.pub.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/rsa.key;
     }
     location = /authenticate {
         internal;
@@ -482,43 +347,6 @@ x
     location = /backend {
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> ec256.pub.pem
------BEGIN PUBLIC KEY-----
-MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEZWHTin6OG2pNzSUawTSIBo4CuVXW
-5Gbg/lN0Ck2v4xktEZ1jEUMVyUD0COZ8p5MeW5kXUR5uN2dIMyXxnT7moQ==
------END PUBLIC KEY-----
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
->>> rsa.key
------BEGIN PRIVATE KEY-----
-MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCzNxGvE7irEKkx
-KCCaz4LXkEW6PyBhxcXss6lJ+XD0O/AU7QeA/gPDWHUK30FNnin7+bDga2d/A6DM
-YjmHkkW3yxr2x6d215QrkwTYYHAtycple2EiYIqJYT6lvjJJ33oYfXC3BGc+dqN/
-qHCG0l7Z8vfkvZMS172ajCkZZfp16qnpa3eiPjTuYgkaY0PcnUeTbS/0K3JVZibX
-jEJX0+6EVGna3mMYp9elNHd+MhFPTqj/PlAzfWrKXOMYlJoEaRBRdCFog0/rT1s+
-yOrInnePYYm0jq+ziPqGMDU3bEd6OkaES6f+/zyfvWEjGCViwTBm5cLaX84MNRH1
-UuT7M4gvAgMBAAECggEAR1+cstnLV5GcmF+vUIhpRxmFs42Vg2rlDwZkWvo1UoeW
-b3cQ4H4JmKBfiLNuSg++D8Sa/V25C7wxq4RI/iWyj2abuAG+v5VOxOXZ7aTGuG2f
-pjfzcOH6+oiYjyDG3WXbteorXDAsQBO2vM4j9oXM0ccyk84uRzhVojnE2oEjNRdR
-0bS/CI7BQsL4CQv1ArVDlLdS5eoRxm7k/0OjAe0kQgNCFgnfTGCL4Kqdtr+urGTB
-GKHTO27Ns4JAxYGq0+1n/LNnM46etMNkjKzoMw/0MzJw9Zy45wzWQQfN7gpjIxG0
-veXEJxiX4gAi5ZJ0CrMarczEsm/Olkw9uYN/WYY9hQKBgQD64elLeYT3OgArpkjz
-QD7iGs8biThcRJ20Y1dfcq7ibXU+lBXljk67VnQF7Z+dLAeuFUh5yBhFchI30HbM
-KPqpvlRrjAAy+twOGhe7o4WhOLXSvEW+YwQVOiyKI9P1gf4IO8diekL2/o7lmqZp
-103pOMoAqnjIno7HXZbKxel4gwKBgQC23uqbuY8fDwDWyeaEWkIs27JGGBwGIIxO
-/Fu+b+9NGMtEZHpfzyeIRk/SWA7aM50U9fdje+gsQHGBx848hIhod3X3DB5DGrGK
-l17ZoI1F8e8PvSOzWmsOzAGjava1Q4olqJ4lLBnRfAIWKGnKrWZs8BiqAL1NNrwj
-lnZhv89p5QKBgQCAlQqR4T1RzItL09Ttv067acweK80UFSLS0lt0kv2pFTqTESjL
-14zonR2n8CrvTiK9iTD1IaW26gkGTDSm3JXkK6Vu3Xk4p7PjEmJ5jAywHbWqxU3l
-jzAHhSJQxp4a5T4CkEjXYxwxJTSt3v5NnsjSsIVvo+91uzYoXgIr+RV46wKBgBrh
-HzjuiHP3P5dSq/huT+XKESUubAgWhqkhfNa8Gz+I0m/mGPq2N0hXlWoEmYJHLeKj
-2M4dq129xzFdTholHOvGC2fZtyUD6m7FmyJ/7+QFEK+OjI3TT4MoR2Fe2o6AM/Ef
-HMe3+L+K67+YBxzMag6/J9DtNOYBkpvkhNgPWoxlAoGAetBxhVAhB/i/SzmAK0jd
-DuSzsDbtjS93r/xgR0cyqGL8E8/UOPMAxyKCApPqbSsz159Q2yMuiQUnYYQWvO1r
-FLk+aIYmjwyVd8uthHPCDFwKOVl9eyWIjwijGpLL+GUWPXu6CfTFCTPxKUO48Thz
-vcnwBwcz5HHk101g4+Kh4L0=
------END PRIVATE KEY-----
 --- request
 POST /login
 user=alice&password=secret
@@ -534,7 +362,7 @@ user=alice&password=secret
     jwt_sign_algorithm HS384;
     jwt_token_ttl 15m;
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
 
     location = /login {
         jwt_login /authenticate;
@@ -546,9 +374,6 @@ user=alice&password=secret
     location = /backend {
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -563,7 +388,7 @@ user=alice&password=secret
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_token_ttl 10m;
     }
     location = /authenticate {
@@ -573,9 +398,6 @@ user=alice&password=secret
     location = /backend {
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -590,7 +412,7 @@ user=alice&password=secret
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_token_ttl 1s;
     }
     location = /authenticate {
@@ -600,9 +422,6 @@ user=alice&password=secret
     location = /backend {
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -615,7 +434,7 @@ user=alice&password=secret
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -624,9 +443,6 @@ user=alice&password=secret
     location = /backend {
         return 200 '{"sub":"alice","exp":1000000000}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -641,7 +457,7 @@ qr/jwt_login: .*"exp" \(1000000000\).*no token issued/
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -650,9 +466,6 @@ qr/jwt_login: .*"exp" \(1000000000\).*no token issued/
     location = /backend {
         return 200 '{"sub":"alice","exp":4102444800}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -667,7 +480,7 @@ user=alice&password=secret
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -676,9 +489,6 @@ user=alice&password=secret
     location = /backend {
         return 200 '{"sub":"alice","exp":"1000000000"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -693,7 +503,7 @@ user=alice&password=secret
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -702,9 +512,6 @@ user=alice&password=secret
     location = /backend {
         return 200 '  {}  ';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -719,7 +526,7 @@ user=alice&password=secret
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -728,9 +535,6 @@ user=alice&password=secret
     location = /backend {
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 GET /login
 --- error_code: 405
@@ -750,15 +554,12 @@ POST /backend
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 HEAD /login
 --- error_code: 405
@@ -775,15 +576,12 @@ Allow: POST
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 PUT /login
 user=alice&password=secret
@@ -803,7 +601,7 @@ what it got (passed through to the client).
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -819,9 +617,6 @@ what it got (passed through to the client).
         }
         return 403 "got: $http_x_got\n";
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -839,7 +634,7 @@ X-Client: mobile-app
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -852,9 +647,6 @@ X-Client: mobile-app
     location = /echo {
         return 401 "got: $http_x_got\n";
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 {"username":"alice","password":"secret"}
@@ -870,7 +662,7 @@ got: POST|application/json|{"username":"alice","password":"secret"}
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -886,9 +678,6 @@ got: POST|application/json|{"username":"alice","password":"secret"}
         }
         return 403 "got: $http_x_got\n";
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 --- more_headers
@@ -904,7 +693,7 @@ Content-Length: 0
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -913,9 +702,6 @@ Content-Length: 0
     location = /backend {
         return 200 '{"sub":"anonymous","method":"$request_method"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 --- error_code: 200
@@ -930,16 +716,13 @@ POST /login
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
         default_type text/plain;
         return 401 "body=$request_body method=$request_method ct=$content_type\n";
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -955,15 +738,12 @@ body=user=alice&password=secret method=POST ct=application/x-www-form-urlencoded
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
         return 200 '{"sub":"guest"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 x
@@ -979,7 +759,7 @@ x
 jwt_verify on); the application, reached by a proxied request, turns it off too.
 --- config
     jwt_verify on;
-    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
 
     location = /login {
         jwt_verify off;
@@ -993,9 +773,6 @@ jwt_verify on); the application, reached by a proxied request, turns it off too.
         jwt_verify off;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -1010,7 +787,7 @@ user=alice&password=secret
 (the configuration mistake the previous block avoids: no jwt_verify off in /login)
 --- config
     jwt_verify on;
-    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
 
     location = /login {
         jwt_login /authenticate;
@@ -1019,9 +796,6 @@ user=alice&password=secret
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -1035,25 +809,18 @@ WWW-Authenticate: Bearer realm="protected"
 --- config
     location = /login/user {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_token_ttl 1h;
     }
     location = /login/admin {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ed25519.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/ed25519.key;
         jwt_token_ttl 5m;
     }
     location = /authenticate {
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
->>> ed25519.key
------BEGIN PRIVATE KEY-----
-MC4CAQAwBQYDK2VwBCIEIBxN0MLMr9kx51HvwOLRxcQNdS5aTXd66OvMUkIItWbg
------END PRIVATE KEY-----
 --- request
 POST /login/admin
 x
@@ -1066,7 +833,7 @@ x
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_login_cookie access_token;
     }
     location = /authenticate {
@@ -1076,9 +843,6 @@ x
     location = /backend {
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -1097,16 +861,13 @@ Content-Type: application/json
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_login_cookie access_token Secure=off;
     }
     location = /authenticate {
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 x
@@ -1120,16 +881,13 @@ Set-Cookie: access_token=eyJ[A-Za-z0-9_.-]+; Max-Age=3600; Path=/; HttpOnly; Sam
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_login_cookie access_token Max-Age=60;
     }
     location = /authenticate {
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 x
@@ -1144,7 +902,7 @@ Set-Cookie: access_token=eyJ[A-Za-z0-9_.-]+; Max-Age=60; Path=/; HttpOnly; Secur
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_token_ttl 10m;
         jwt_login_cookie access_token;
     }
@@ -1152,9 +910,6 @@ Set-Cookie: access_token=eyJ[A-Za-z0-9_.-]+; Max-Age=60; Path=/; HttpOnly; Secur
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 x
@@ -1168,16 +923,13 @@ Set-Cookie: access_token=eyJ[A-Za-z0-9_.-]+; Max-Age=600; Path=/; HttpOnly; Secu
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_login_cookie access_token;
     }
     location = /authenticate {
         internal;
         return 200 '{"sub":"alice","exp":1000000000}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 x
@@ -1191,16 +943,13 @@ Set-Cookie:
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_login_cookie sid SameSite=Strict Path=/app HttpOnly=off Domain=example.com;
     }
     location = /authenticate {
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 x
@@ -1214,16 +963,13 @@ Set-Cookie: sid=eyJ[A-Za-z0-9_.-]+; Max-Age=3600; Path=/app; Secure; SameSite=St
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_login_cookie sid secure=off samesite=None;
     }
     location = /authenticate {
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 x
@@ -1239,15 +985,12 @@ Set-Cookie: sid=eyJ[A-Za-z0-9_.-]+; Max-Age=3600; Path=/; HttpOnly; samesite=Non
 
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 x

@@ -7,10 +7,12 @@
 # fixed bytes ($TEST_NGINX_RAND_PORT_1), for answers nginx's http module would not produce.
 # Behaviours that look wrong are in t/fixtures/login/known-bugs.t (not part of the suite).
 #
-# Key: t/fixtures/login/hmac.key (copy inline).
+# Key: t/fixtures/login/hmac.key, read as $TEST_NGINX_FIXTURES/login/hmac.key.
 use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+use FindBin;
+$ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/fixtures";
 
 no_long_string();
 run_tests();
@@ -21,7 +23,7 @@ __DATA__
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_login_cookie tok;
     }
     location = /authenticate {
@@ -32,9 +34,6 @@ __DATA__
         default_type application/json;
         return 401 '{"error":"invalid_credentials"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=wrong
@@ -56,7 +55,7 @@ no token issued
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -67,9 +66,6 @@ no token issued
         default_type application/json;
         return 401 '{"error":"invalid_credentials"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=wrong
@@ -88,7 +84,7 @@ Content-Type: application/json
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -99,9 +95,6 @@ Content-Type: application/json
         charset utf-8;
         return 403 "<p>account locked</p>\n";
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -120,7 +113,7 @@ Content-Type: text/html; charset=utf-8
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -130,9 +123,6 @@ Content-Type: text/html; charset=utf-8
         default_type text/plain;
         return 500 "database unavailable\n";
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -151,7 +141,7 @@ no token issued
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -160,9 +150,6 @@ no token issued
     location = /backend {
         return 500 "";
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -177,7 +164,7 @@ user=alice&password=secret
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -187,9 +174,6 @@ user=alice&password=secret
         default_type application/json;
         return 201 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -203,16 +187,13 @@ user=alice&password=secret
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_login_cookie tok;
     }
     location = /authenticate {
         internal;
         proxy_pass http://127.0.0.1:1/;
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -233,7 +214,7 @@ and so never answers.
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -245,9 +226,6 @@ and so never answers.
     location = /slow {
         proxy_pass http://127.0.0.1:1/;
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -264,7 +242,7 @@ upstream timed out (110: Connection timed out) while reading response header fro
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_login_cookie tok;
     }
     location = /authenticate {
@@ -274,9 +252,6 @@ upstream timed out (110: Connection timed out) while reading response header fro
     location = /backend {
         return 200 "";
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -296,7 +271,7 @@ qr/\[error\] .*jwt_login: authenticator answered 200 with an empty body; no toke
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -305,9 +280,6 @@ qr/\[error\] .*jwt_login: authenticator answered 200 with an empty body; no toke
     location = /backend {
         return 200 " \n\t ";
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -321,7 +293,7 @@ jwt_login: authenticator answered 200 with an empty body; no token issued
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -330,9 +302,6 @@ jwt_login: authenticator answered 200 with an empty body; no token issued
     location = /backend {
         return 200 "welcome, alice\n";
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -349,7 +318,7 @@ qr/\[error\] .*jwt_login: authenticator answered 200 with a body that is not JSO
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -358,9 +327,6 @@ qr/\[error\] .*jwt_login: authenticator answered 200 with a body that is not JSO
     location = /backend {
         return 200 '{"sub":"alice"} {"sub":"root"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -374,7 +340,7 @@ jwt_login: authenticator answered 200 with a body that is not JSON
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -383,9 +349,6 @@ jwt_login: authenticator answered 200 with a body that is not JSON
     location = /backend {
         return 200 '{"sub":"alice","roles":["adm';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -399,7 +362,7 @@ jwt_login: authenticator answered 200 with a body that is not JSON
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -408,9 +371,6 @@ jwt_login: authenticator answered 200 with a body that is not JSON
     location = /backend {
         return 200 '[{"sub":"alice"}]';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -427,7 +387,7 @@ qr/\[error\] .*jwt_login: authenticator answered 200 with JSON that is not an ob
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -436,9 +396,6 @@ qr/\[error\] .*jwt_login: authenticator answered 200 with JSON that is not an ob
     location = /backend {
         return 200 '"alice"';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -452,7 +409,7 @@ jwt_login: authenticator answered 200 with JSON that is not an object of claims;
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -461,9 +418,6 @@ jwt_login: authenticator answered 200 with JSON that is not an object of claims;
     location = /backend {
         return 200 'null';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -477,7 +431,7 @@ jwt_login: authenticator answered 200 with JSON that is not an object of claims;
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -491,9 +445,7 @@ jwt_login: authenticator answered 200 with JSON that is not an object of claims;
         alias $TEST_NGINX_HTML_DIR/deep.json;
     }
 --- user_files eval
-">>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
->>> deep.json
+">>> deep.json
 {\"sub\":" . ("[" x 1000) . ("]" x 1000) . "}
 "
 --- request
@@ -511,7 +463,7 @@ jwt_login: authenticator answered 200 with a body that is not JSON
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_login_cookie tok;
     }
     location = /authenticate {
@@ -526,9 +478,7 @@ jwt_login: authenticator answered 200 with a body that is not JSON
         alias $TEST_NGINX_HTML_DIR/big.json;
     }
 --- user_files eval
-">>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
->>> big.json
+">>> big.json
 {\"sub\":\"alice\",\"pad\":\"" . ("a" x 20480) . "\"}
 "
 --- request
@@ -553,7 +503,7 @@ qr/\[error\] .*jwt_login: authenticator answered 200 but its response was not re
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -568,9 +518,7 @@ qr/\[error\] .*jwt_login: authenticator answered 200 but its response was not re
         alias $TEST_NGINX_HTML_DIR/big.json;
     }
 --- user_files eval
-">>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
->>> big.json
+">>> big.json
 {\"sub\":\"alice\",\"pad\":\"" . ("a" x 20480) . "\"}
 "
 --- request
@@ -589,7 +537,7 @@ The file is 64 bytes: {"sub":"alice","pad":"<39 x a>"} and a newline.
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -604,9 +552,7 @@ The file is 64 bytes: {"sub":"alice","pad":"<39 x a>"} and a newline.
         alias $TEST_NGINX_HTML_DIR/claims.json;
     }
 --- user_files eval
-">>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
->>> claims.json
+">>> claims.json
 {\"sub\":\"alice\",\"pad\":\"" . ("a" x 39) . "\"}
 "
 --- request
@@ -624,7 +570,7 @@ The file is 65 bytes.
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -639,9 +585,7 @@ The file is 65 bytes.
         alias $TEST_NGINX_HTML_DIR/claims.json;
     }
 --- user_files eval
-">>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
->>> claims.json
+">>> claims.json
 {\"sub\":\"alice\",\"pad\":\"" . ("a" x 40) . "\"}
 "
 --- request
@@ -659,7 +603,7 @@ jwt_login: authenticator answered 200 but its response was not received whole
     location = /login {
         client_max_body_size 64k;
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -668,9 +612,6 @@ jwt_login: authenticator answered 200 but its response was not received whole
     location = /backend {
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request eval
 "POST /login
 " . ("a" x 1048576)
@@ -691,7 +632,7 @@ no token issued
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -707,9 +648,6 @@ no token issued
         }
         return 403 "got: $http_x_got\n";
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- raw_request eval
 "POST /login HTTP/1.1\r
 Host: localhost\r
@@ -737,15 +675,12 @@ user=alice\r
     location = /login {
         client_max_body_size 16;
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- raw_request eval
 "POST /login HTTP/1.1\r
 Host: localhost\r
@@ -779,7 +714,7 @@ The body is 4096 bytes: user=alice&pad=<4075 x a>&end=1. /echo answers 200 only 
     location = /login {
         client_body_buffer_size 1k;
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -796,9 +731,6 @@ The body is 4096 bytes: user=alice&pad=<4075 x a>&end=1. /echo answers 200 only 
         }
         return 403 "got: $http_x_got\n";
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request eval
 "POST /login
 user=alice&pad=" . ("a" x 4075) . "&end=1"
@@ -822,7 +754,7 @@ a client request body is buffered to a temporary file
     location = /login {
         client_body_in_file_only on;
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -838,9 +770,6 @@ a client request body is buffered to a temporary file
         }
         return 403 "got: $http_x_got\n";
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -856,7 +785,7 @@ user=alice&password=secret
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -865,9 +794,6 @@ user=alice&password=secret
     location = /backend {
         return 200 '{"sub":"$arg_u"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- pipelined_requests eval
 ["POST /login
 user=alice&password=secret",
@@ -888,15 +814,12 @@ qr/^\{"token":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- pipelined_requests eval
 ["GET /login
 user=alice&password=secret",
@@ -917,7 +840,7 @@ qr/^\{"token":"eyJ/]
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -934,9 +857,6 @@ qr/^\{"token":"eyJ/]
         }
         return 401 '{"error":"invalid_credentials"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- pipelined_requests eval
 ["POST /login
 user=alice&password=wrong",
@@ -957,7 +877,7 @@ qr/^\{"token":"eyJ/]
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -969,15 +889,12 @@ qr/^\{"token":"eyJ/]
     }
     location = /login2 {
         jwt_login /authenticate2;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate2 {
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- pipelined_requests eval
 ["POST /login
 user=alice&password=secret",
@@ -997,7 +914,7 @@ qr/^\{"token":"eyJ/]
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -1005,15 +922,12 @@ qr/^\{"token":"eyJ/]
     }
     location = /login2 {
         jwt_login /authenticate2;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate2 {
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- pipelined_requests eval
 ["POST /login
 user=alice&password=secret",
@@ -1038,15 +952,13 @@ qr/^\{"token":"eyJ/]
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
         return 200 'not json';
     }
 --- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 >>> sorry.html
 login is unavailable
 --- request
@@ -1062,11 +974,8 @@ login is unavailable
 --- config
     location = /login {
         jwt_login /nowhere;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -1081,11 +990,8 @@ no token issued
 --- config
     location = /login {
         jwt_login /login;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -1105,7 +1011,7 @@ the access log line).
     location = /login {
         client_body_timeout 1s;
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -1114,9 +1020,6 @@ the access log line).
     location = /backend {
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- raw_request eval
 "POST /login HTTP/1.1\r
 Host: localhost\r
@@ -1143,7 +1046,7 @@ t/fixtures/login/known-bugs.t TEST 3 for what happens otherwise).
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -1158,9 +1061,6 @@ t/fixtures/login/known-bugs.t TEST 3 for what happens otherwise).
         default_type application/json;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -1177,7 +1077,7 @@ Accept-Encoding: gzip
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_login_cookie tok;
     }
     location = /authenticate {
@@ -1187,9 +1087,6 @@ Accept-Encoding: gzip
     location = /backend {
         return 302 https://example.com/second-factor;
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -1217,15 +1114,12 @@ connection with these bytes and closes it).
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
         proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_1;
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -1242,7 +1136,7 @@ Location: https://example.com/second-factor
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -1256,9 +1150,6 @@ Location: https://example.com/second-factor
         add_header X-App-Debug "user unknown" always;
         return 429 '{"error":"too_many_attempts"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -1280,7 +1171,7 @@ Content-Type: application/json
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -1292,9 +1183,6 @@ Content-Type: application/json
         add_header X-App-Debug "ok" always;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -1321,16 +1209,13 @@ The application is a raw HTTP answer from a stream server: {"sub": and "alice"} 
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
         proxy_http_version 1.1;
         proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_1;
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret

@@ -3,6 +3,8 @@
 use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+use FindBin;
+$ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/fixtures";
 
 no_long_string();
 run_tests();
@@ -28,15 +30,12 @@ Suggested check: headers_out.content_length_n >= 0 and body length != content_le
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
         proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_1;
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -59,16 +58,13 @@ Now: 200 and a token.
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
         proxy_http_version 1.1;
         proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_1;
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -83,7 +79,7 @@ The subrequest carries the client's Accept-Encoding (every browser sends one); t
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -97,9 +93,6 @@ The subrequest carries the client's Accept-Encoding (every browser sends one); t
         default_type application/json;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -115,7 +108,7 @@ authenticator answered 200 with Content-Encoding: gzip; add `proxy_set_header Ac
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -130,9 +123,6 @@ authenticator answered 200 with Content-Encoding: gzip; add `proxy_set_header Ac
         default_type application/json;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -149,7 +139,7 @@ Accept-Encoding: gzip
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -163,9 +153,6 @@ Accept-Encoding: gzip
         default_type application/json;
         return 403 '{"error":"locked"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 user=alice&password=secret
@@ -182,16 +169,13 @@ Content-Type: application/json
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_login_cookie tok Max-Age=off;
     }
     location = /authenticate {
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 x
@@ -205,15 +189,12 @@ Set-Cookie: tok=eyJ[A-Za-z0-9_.-]+; Path=/; HttpOnly; Secure; SameSite=Lax
 --- config
     location = /login {
         jwt_login /authenticate?client=web;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
         return 200 '{"sub":"alice","client":"$arg_client"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 x
@@ -225,7 +206,7 @@ x
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
     }
     location = /authenticate {
         internal;
@@ -236,9 +217,6 @@ x
         default_type application/json;
         return 401 '{"error":"invalid_credentials","detail":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /login
 x
@@ -266,12 +244,9 @@ qr/\[emerg\] (?!.*jwt_login: jwt_login)(?!.*\(none\) are public keys only).*jwt_
 --- config
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_login_cookie tok Max-Age=soon;
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- must_die
 --- error_log eval
 qr/invalid "Max-Age=soon" in "jwt_login_cookie": Max-Age takes a number of seconds or off in \S+:\d+/

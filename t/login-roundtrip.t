@@ -8,10 +8,13 @@
 # $jwt_error (empty when the token is valid), header parameters and $jwt_payload (the verified
 # claims, compact JSON with the keys in sorted order).
 #
-# Keys: t/fixtures/login (t/fixtures/login/make-keys re-creates them); copies are inline.
+# Keys: t/fixtures/login (t/fixtures/login/make-keys re-creates them), read as
+# $TEST_NGINX_FIXTURES/login/NAME.
 use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+use FindBin;
+$ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/fixtures";
 
 no_long_string();
 run_tests();
@@ -25,13 +28,13 @@ __DATA__
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_token $upstream_cookie_tok;
         return 200 "error=$jwt_error alg=$jwt_header_alg typ=$jwt_header_typ payload=$jwt_payload\n";
     }
@@ -42,9 +45,6 @@ __DATA__
     location = /backend {
         return 200 '{"sub":"alice","roles":["admin","user"]}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /t
 user=alice&password=secret
@@ -64,14 +64,14 @@ user=alice&password=secret
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_token $upstream_cookie_tok;
         alias $TEST_NGINX_HTML_DIR/secret.txt;
     }
@@ -80,8 +80,6 @@ user=alice&password=secret
         return 200 '{"sub":"alice"}';
     }
 --- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 >>> secret.txt
 the protected content
 --- request
@@ -104,14 +102,14 @@ jwt: token rejected
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/other.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac-other.key;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_token $upstream_cookie_tok;
         alias $TEST_NGINX_HTML_DIR/secret.txt;
     }
@@ -120,10 +118,6 @@ jwt: token rejected
         return 200 '{"sub":"alice"}';
     }
 --- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
->>> other.key
-login-other-secret-9876543210-zyxwvutsrqponmlkji
 >>> secret.txt
 the protected content
 --- request
@@ -144,13 +138,13 @@ jwt: token rejected (signature)
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/other.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac-other.key;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_token $upstream_cookie_tok;
         return 200 "error=$jwt_error sub=$jwt_claim_sub payload=$jwt_payload\n";
     }
@@ -158,11 +152,6 @@ jwt: token rejected (signature)
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
->>> other.key
-login-other-secret-9876543210-zyxwvutsrqponmlkji
 --- request
 POST /t
 x
@@ -179,13 +168,13 @@ error=signature sub= payload=
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/rsa.key;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.pub.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/rsa.pub.pem;
         jwt_token $upstream_cookie_tok;
         return 200 "error=$jwt_error alg=$jwt_header_alg sub=$jwt_claim_sub\n";
     }
@@ -193,46 +182,6 @@ error=signature sub= payload=
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> rsa.key
------BEGIN PRIVATE KEY-----
-MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCzNxGvE7irEKkx
-KCCaz4LXkEW6PyBhxcXss6lJ+XD0O/AU7QeA/gPDWHUK30FNnin7+bDga2d/A6DM
-YjmHkkW3yxr2x6d215QrkwTYYHAtycple2EiYIqJYT6lvjJJ33oYfXC3BGc+dqN/
-qHCG0l7Z8vfkvZMS172ajCkZZfp16qnpa3eiPjTuYgkaY0PcnUeTbS/0K3JVZibX
-jEJX0+6EVGna3mMYp9elNHd+MhFPTqj/PlAzfWrKXOMYlJoEaRBRdCFog0/rT1s+
-yOrInnePYYm0jq+ziPqGMDU3bEd6OkaES6f+/zyfvWEjGCViwTBm5cLaX84MNRH1
-UuT7M4gvAgMBAAECggEAR1+cstnLV5GcmF+vUIhpRxmFs42Vg2rlDwZkWvo1UoeW
-b3cQ4H4JmKBfiLNuSg++D8Sa/V25C7wxq4RI/iWyj2abuAG+v5VOxOXZ7aTGuG2f
-pjfzcOH6+oiYjyDG3WXbteorXDAsQBO2vM4j9oXM0ccyk84uRzhVojnE2oEjNRdR
-0bS/CI7BQsL4CQv1ArVDlLdS5eoRxm7k/0OjAe0kQgNCFgnfTGCL4Kqdtr+urGTB
-GKHTO27Ns4JAxYGq0+1n/LNnM46etMNkjKzoMw/0MzJw9Zy45wzWQQfN7gpjIxG0
-veXEJxiX4gAi5ZJ0CrMarczEsm/Olkw9uYN/WYY9hQKBgQD64elLeYT3OgArpkjz
-QD7iGs8biThcRJ20Y1dfcq7ibXU+lBXljk67VnQF7Z+dLAeuFUh5yBhFchI30HbM
-KPqpvlRrjAAy+twOGhe7o4WhOLXSvEW+YwQVOiyKI9P1gf4IO8diekL2/o7lmqZp
-103pOMoAqnjIno7HXZbKxel4gwKBgQC23uqbuY8fDwDWyeaEWkIs27JGGBwGIIxO
-/Fu+b+9NGMtEZHpfzyeIRk/SWA7aM50U9fdje+gsQHGBx848hIhod3X3DB5DGrGK
-l17ZoI1F8e8PvSOzWmsOzAGjava1Q4olqJ4lLBnRfAIWKGnKrWZs8BiqAL1NNrwj
-lnZhv89p5QKBgQCAlQqR4T1RzItL09Ttv067acweK80UFSLS0lt0kv2pFTqTESjL
-14zonR2n8CrvTiK9iTD1IaW26gkGTDSm3JXkK6Vu3Xk4p7PjEmJ5jAywHbWqxU3l
-jzAHhSJQxp4a5T4CkEjXYxwxJTSt3v5NnsjSsIVvo+91uzYoXgIr+RV46wKBgBrh
-HzjuiHP3P5dSq/huT+XKESUubAgWhqkhfNa8Gz+I0m/mGPq2N0hXlWoEmYJHLeKj
-2M4dq129xzFdTholHOvGC2fZtyUD6m7FmyJ/7+QFEK+OjI3TT4MoR2Fe2o6AM/Ef
-HMe3+L+K67+YBxzMag6/J9DtNOYBkpvkhNgPWoxlAoGAetBxhVAhB/i/SzmAK0jd
-DuSzsDbtjS93r/xgR0cyqGL8E8/UOPMAxyKCApPqbSsz159Q2yMuiQUnYYQWvO1r
-FLk+aIYmjwyVd8uthHPCDFwKOVl9eyWIjwijGpLL+GUWPXu6CfTFCTPxKUO48Thz
-vcnwBwcz5HHk101g4+Kh4L0=
------END PRIVATE KEY-----
->>> rsa.pub.pem
------BEGIN PUBLIC KEY-----
-MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAszcRrxO4qxCpMSggms+C
-15BFuj8gYcXF7LOpSflw9DvwFO0HgP4Dw1h1Ct9BTZ4p+/mw4GtnfwOgzGI5h5JF
-t8sa9sendteUK5ME2GBwLcnKZXthImCKiWE+pb4ySd96GH1wtwRnPnajf6hwhtJe
-2fL35L2TEte9mowpGWX6deqp6Wt3oj407mIJGmND3J1Hk20v9CtyVWYm14xCV9Pu
-hFRp2t5jGKfXpTR3fjIRT06o/z5QM31qylzjGJSaBGkQUXQhaINP609bPsjqyJ53
-j2GJtI6vs4j6hjA1N2xHejpGhEun/v88n71hIxglYsEwZuXC2l/ODDUR9VLk+zOI
-LwIDAQAB
------END PUBLIC KEY-----
 --- request
 POST /t
 x
@@ -249,14 +198,14 @@ error= alg=RS256 sub=alice
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/rsa.key;
         jwt_sign_algorithm PS256;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.pub.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/rsa.pub.pem;
         jwt_algorithms PS256;
         jwt_token $upstream_cookie_tok;
         return 200 "error=$jwt_error alg=$jwt_header_alg sub=$jwt_claim_sub\n";
@@ -265,46 +214,6 @@ error= alg=RS256 sub=alice
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> rsa.key
------BEGIN PRIVATE KEY-----
-MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCzNxGvE7irEKkx
-KCCaz4LXkEW6PyBhxcXss6lJ+XD0O/AU7QeA/gPDWHUK30FNnin7+bDga2d/A6DM
-YjmHkkW3yxr2x6d215QrkwTYYHAtycple2EiYIqJYT6lvjJJ33oYfXC3BGc+dqN/
-qHCG0l7Z8vfkvZMS172ajCkZZfp16qnpa3eiPjTuYgkaY0PcnUeTbS/0K3JVZibX
-jEJX0+6EVGna3mMYp9elNHd+MhFPTqj/PlAzfWrKXOMYlJoEaRBRdCFog0/rT1s+
-yOrInnePYYm0jq+ziPqGMDU3bEd6OkaES6f+/zyfvWEjGCViwTBm5cLaX84MNRH1
-UuT7M4gvAgMBAAECggEAR1+cstnLV5GcmF+vUIhpRxmFs42Vg2rlDwZkWvo1UoeW
-b3cQ4H4JmKBfiLNuSg++D8Sa/V25C7wxq4RI/iWyj2abuAG+v5VOxOXZ7aTGuG2f
-pjfzcOH6+oiYjyDG3WXbteorXDAsQBO2vM4j9oXM0ccyk84uRzhVojnE2oEjNRdR
-0bS/CI7BQsL4CQv1ArVDlLdS5eoRxm7k/0OjAe0kQgNCFgnfTGCL4Kqdtr+urGTB
-GKHTO27Ns4JAxYGq0+1n/LNnM46etMNkjKzoMw/0MzJw9Zy45wzWQQfN7gpjIxG0
-veXEJxiX4gAi5ZJ0CrMarczEsm/Olkw9uYN/WYY9hQKBgQD64elLeYT3OgArpkjz
-QD7iGs8biThcRJ20Y1dfcq7ibXU+lBXljk67VnQF7Z+dLAeuFUh5yBhFchI30HbM
-KPqpvlRrjAAy+twOGhe7o4WhOLXSvEW+YwQVOiyKI9P1gf4IO8diekL2/o7lmqZp
-103pOMoAqnjIno7HXZbKxel4gwKBgQC23uqbuY8fDwDWyeaEWkIs27JGGBwGIIxO
-/Fu+b+9NGMtEZHpfzyeIRk/SWA7aM50U9fdje+gsQHGBx848hIhod3X3DB5DGrGK
-l17ZoI1F8e8PvSOzWmsOzAGjava1Q4olqJ4lLBnRfAIWKGnKrWZs8BiqAL1NNrwj
-lnZhv89p5QKBgQCAlQqR4T1RzItL09Ttv067acweK80UFSLS0lt0kv2pFTqTESjL
-14zonR2n8CrvTiK9iTD1IaW26gkGTDSm3JXkK6Vu3Xk4p7PjEmJ5jAywHbWqxU3l
-jzAHhSJQxp4a5T4CkEjXYxwxJTSt3v5NnsjSsIVvo+91uzYoXgIr+RV46wKBgBrh
-HzjuiHP3P5dSq/huT+XKESUubAgWhqkhfNa8Gz+I0m/mGPq2N0hXlWoEmYJHLeKj
-2M4dq129xzFdTholHOvGC2fZtyUD6m7FmyJ/7+QFEK+OjI3TT4MoR2Fe2o6AM/Ef
-HMe3+L+K67+YBxzMag6/J9DtNOYBkpvkhNgPWoxlAoGAetBxhVAhB/i/SzmAK0jd
-DuSzsDbtjS93r/xgR0cyqGL8E8/UOPMAxyKCApPqbSsz159Q2yMuiQUnYYQWvO1r
-FLk+aIYmjwyVd8uthHPCDFwKOVl9eyWIjwijGpLL+GUWPXu6CfTFCTPxKUO48Thz
-vcnwBwcz5HHk101g4+Kh4L0=
------END PRIVATE KEY-----
->>> rsa.pub.pem
------BEGIN PUBLIC KEY-----
-MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAszcRrxO4qxCpMSggms+C
-15BFuj8gYcXF7LOpSflw9DvwFO0HgP4Dw1h1Ct9BTZ4p+/mw4GtnfwOgzGI5h5JF
-t8sa9sendteUK5ME2GBwLcnKZXthImCKiWE+pb4ySd96GH1wtwRnPnajf6hwhtJe
-2fL35L2TEte9mowpGWX6deqp6Wt3oj407mIJGmND3J1Hk20v9CtyVWYm14xCV9Pu
-hFRp2t5jGKfXpTR3fjIRT06o/z5QM31qylzjGJSaBGkQUXQhaINP609bPsjqyJ53
-j2GJtI6vs4j6hjA1N2xHejpGhEun/v88n71hIxglYsEwZuXC2l/ODDUR9VLk+zOI
-LwIDAQAB
------END PUBLIC KEY-----
 --- request
 POST /t
 x
@@ -321,13 +230,13 @@ error= alg=PS256 sub=alice
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ec256.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/ec256.key;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ec256.pub.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/ec256.pub.pem;
         jwt_token $upstream_cookie_tok;
         return 200 "error=$jwt_error alg=$jwt_header_alg sub=$jwt_claim_sub\n";
     }
@@ -335,18 +244,6 @@ error= alg=PS256 sub=alice
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> ec256.key
------BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgrKPs9AZUPdpvcm2o
-NKBsVjOAn2mzdrKpKjbEhbg3lrWhRANCAARlYdOKfo4bak3NJRrBNIgGjgK5Vdbk
-ZuD+U3QKTa/jGS0RnWMRQxXJQPQI5nynkx5bmRdRHm43Z0gzJfGdPuah
------END PRIVATE KEY-----
->>> ec256.pub.pem
------BEGIN PUBLIC KEY-----
-MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEZWHTin6OG2pNzSUawTSIBo4CuVXW
-5Gbg/lN0Ck2v4xktEZ1jEUMVyUD0COZ8p5MeW5kXUR5uN2dIMyXxnT7moQ==
------END PUBLIC KEY-----
 --- request
 POST /t
 x
@@ -363,13 +260,13 @@ error= alg=ES256 sub=alice
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ec384.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/ec384.key;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ec384.pub.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/ec384.pub.pem;
         jwt_token $upstream_cookie_tok;
         return 200 "error=$jwt_error alg=$jwt_header_alg sub=$jwt_claim_sub\n";
     }
@@ -377,20 +274,6 @@ error= alg=ES256 sub=alice
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> ec384.key
------BEGIN PRIVATE KEY-----
-MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDD6I8LjuBXmkfRQ4oXC
-bjaAmtDbN0dLKo0wVrMc3B2164KYK19N3QpWJIOQhgp96IKhZANiAASxgHm+sfjP
-lv7otKxnlD+9x5908BxhTyiPQSYIa1j5xCLFOqSxJSFfO4BropdPYpiiFsyxYQlq
-4S2Trng5X8HJnTTMcW0NT+au8ZsfDp7QNIkbfj7qasyxm2GqeYJLcLE=
------END PRIVATE KEY-----
->>> ec384.pub.pem
------BEGIN PUBLIC KEY-----
-MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEsYB5vrH4z5b+6LSsZ5Q/vcefdPAcYU8o
-j0EmCGtY+cQixTqksSUhXzuAa6KXT2KYohbMsWEJauEtk654OV/ByZ00zHFtDU/m
-rvGbHw6e0DSJG34+6mrMsZthqnmCS3Cx
------END PUBLIC KEY-----
 --- request
 POST /t
 x
@@ -407,13 +290,13 @@ error= alg=ES384 sub=alice
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ec521.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/ec521.key;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ec521.pub.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/ec521.pub.pem;
         jwt_token $upstream_cookie_tok;
         return 200 "error=$jwt_error alg=$jwt_header_alg sub=$jwt_claim_sub\n";
     }
@@ -421,23 +304,6 @@ error= alg=ES384 sub=alice
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> ec521.key
------BEGIN PRIVATE KEY-----
-MIHuAgEAMBAGByqGSM49AgEGBSuBBAAjBIHWMIHTAgEBBEIAlBAAobUabAqGQ8Kp
-BLGIV/GT4w9KKKKi4iVoYosaGfODeUcg3Ev4RKV4B3bRZW0MI/Pqhg1X6zssgOEN
-5Rg3jr+hgYkDgYYABAF+T+NOaOCDRbjhALTinQ2Mufs0KrJMlep4zhQOuHAeANO5
-Xnf7eo2pIIDEGxiirZRcnyLWUvilvHlgC5OruJHsUAC9UbS/GLzk7nrytfsOgr/j
-QNFwfX9vx6hcpat4lkcG9+5uOINmQGD0hyuzGEJ7tczQc9rGmsa7SYpaD+0mhTLA
-Gw==
------END PRIVATE KEY-----
->>> ec521.pub.pem
------BEGIN PUBLIC KEY-----
-MIGbMBAGByqGSM49AgEGBSuBBAAjA4GGAAQBfk/jTmjgg0W44QC04p0NjLn7NCqy
-TJXqeM4UDrhwHgDTuV53+3qNqSCAxBsYoq2UXJ8i1lL4pbx5YAuTq7iR7FAAvVG0
-vxi85O568rX7DoK/40DRcH1/b8eoXKWreJZHBvfubjiDZkBg9IcrsxhCe7XM0HPa
-xprGu0mKWg/tJoUywBs=
------END PUBLIC KEY-----
 --- request
 POST /t
 x
@@ -454,13 +320,13 @@ error= alg=ES512 sub=alice
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ed25519.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/ed25519.key;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ed25519.pub.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/ed25519.pub.pem;
         jwt_token $upstream_cookie_tok;
         return 200 "error=$jwt_error alg=$jwt_header_alg sub=$jwt_claim_sub\n";
     }
@@ -468,15 +334,6 @@ error= alg=ES512 sub=alice
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> ed25519.key
------BEGIN PRIVATE KEY-----
-MC4CAQAwBQYDK2VwBCIEIBxN0MLMr9kx51HvwOLRxcQNdS5aTXd66OvMUkIItWbg
------END PRIVATE KEY-----
->>> ed25519.pub.pem
------BEGIN PUBLIC KEY-----
-MCowBQYDK2VwAyEAnQAtAON+JlRVGdqTkcFrFcaq2+ZclkzBeFdbVkSCo2k=
------END PUBLIC KEY-----
 --- request
 POST /t
 x
@@ -493,14 +350,14 @@ error= alg=EdDSA sub=alice
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_sign_algorithm HS384;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_algorithms HS384;
         jwt_token $upstream_cookie_tok;
         return 200 "error=$jwt_error alg=$jwt_header_alg sub=$jwt_claim_sub\n";
@@ -509,9 +366,6 @@ error= alg=EdDSA sub=alice
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /t
 x
@@ -528,13 +382,13 @@ error= alg=HS384 sub=alice
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/rsa.key;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa2.pub.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/rsa2.pub.pem;
         jwt_token $upstream_cookie_tok;
         return 200 "error=$jwt_error sub=$jwt_claim_sub\n";
     }
@@ -542,46 +396,6 @@ error= alg=HS384 sub=alice
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> rsa.key
------BEGIN PRIVATE KEY-----
-MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCzNxGvE7irEKkx
-KCCaz4LXkEW6PyBhxcXss6lJ+XD0O/AU7QeA/gPDWHUK30FNnin7+bDga2d/A6DM
-YjmHkkW3yxr2x6d215QrkwTYYHAtycple2EiYIqJYT6lvjJJ33oYfXC3BGc+dqN/
-qHCG0l7Z8vfkvZMS172ajCkZZfp16qnpa3eiPjTuYgkaY0PcnUeTbS/0K3JVZibX
-jEJX0+6EVGna3mMYp9elNHd+MhFPTqj/PlAzfWrKXOMYlJoEaRBRdCFog0/rT1s+
-yOrInnePYYm0jq+ziPqGMDU3bEd6OkaES6f+/zyfvWEjGCViwTBm5cLaX84MNRH1
-UuT7M4gvAgMBAAECggEAR1+cstnLV5GcmF+vUIhpRxmFs42Vg2rlDwZkWvo1UoeW
-b3cQ4H4JmKBfiLNuSg++D8Sa/V25C7wxq4RI/iWyj2abuAG+v5VOxOXZ7aTGuG2f
-pjfzcOH6+oiYjyDG3WXbteorXDAsQBO2vM4j9oXM0ccyk84uRzhVojnE2oEjNRdR
-0bS/CI7BQsL4CQv1ArVDlLdS5eoRxm7k/0OjAe0kQgNCFgnfTGCL4Kqdtr+urGTB
-GKHTO27Ns4JAxYGq0+1n/LNnM46etMNkjKzoMw/0MzJw9Zy45wzWQQfN7gpjIxG0
-veXEJxiX4gAi5ZJ0CrMarczEsm/Olkw9uYN/WYY9hQKBgQD64elLeYT3OgArpkjz
-QD7iGs8biThcRJ20Y1dfcq7ibXU+lBXljk67VnQF7Z+dLAeuFUh5yBhFchI30HbM
-KPqpvlRrjAAy+twOGhe7o4WhOLXSvEW+YwQVOiyKI9P1gf4IO8diekL2/o7lmqZp
-103pOMoAqnjIno7HXZbKxel4gwKBgQC23uqbuY8fDwDWyeaEWkIs27JGGBwGIIxO
-/Fu+b+9NGMtEZHpfzyeIRk/SWA7aM50U9fdje+gsQHGBx848hIhod3X3DB5DGrGK
-l17ZoI1F8e8PvSOzWmsOzAGjava1Q4olqJ4lLBnRfAIWKGnKrWZs8BiqAL1NNrwj
-lnZhv89p5QKBgQCAlQqR4T1RzItL09Ttv067acweK80UFSLS0lt0kv2pFTqTESjL
-14zonR2n8CrvTiK9iTD1IaW26gkGTDSm3JXkK6Vu3Xk4p7PjEmJ5jAywHbWqxU3l
-jzAHhSJQxp4a5T4CkEjXYxwxJTSt3v5NnsjSsIVvo+91uzYoXgIr+RV46wKBgBrh
-HzjuiHP3P5dSq/huT+XKESUubAgWhqkhfNa8Gz+I0m/mGPq2N0hXlWoEmYJHLeKj
-2M4dq129xzFdTholHOvGC2fZtyUD6m7FmyJ/7+QFEK+OjI3TT4MoR2Fe2o6AM/Ef
-HMe3+L+K67+YBxzMag6/J9DtNOYBkpvkhNgPWoxlAoGAetBxhVAhB/i/SzmAK0jd
-DuSzsDbtjS93r/xgR0cyqGL8E8/UOPMAxyKCApPqbSsz159Q2yMuiQUnYYQWvO1r
-FLk+aIYmjwyVd8uthHPCDFwKOVl9eyWIjwijGpLL+GUWPXu6CfTFCTPxKUO48Thz
-vcnwBwcz5HHk101g4+Kh4L0=
------END PRIVATE KEY-----
->>> rsa2.pub.pem
------BEGIN PUBLIC KEY-----
-MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAkHuOfsNWsbB80DArUUHH
-5naQKSQn/tzK0MmmQgob9qVjLDUtOll9lknA4yxiNWPsDlifY5ycOVOPzldmYDEX
-5FH/nK5Xh5Ahmk9W6URJeE2KThTBpBCIzWM3jXgFTNbCzJhmcK2kKJGStsSmsKI4
-WhHAJejxWzcNDdioVl+vLatf8jwUjIjTACl1nKa42UqJtZ9So7Bvka012pJQPY5N
-f6t6kOrhiXwQv7JrSUrv9Nj6X2y1tzGhmuEnjvPgZwsFQgldIOg8dhwwQc1eqMYf
-u4NUTu1+Mh7qb3t6CKpdH7XHmsmR+Bs55X8QWDWm1frdry/qYgKbnZoJUHkoeOo4
-vQIDAQAB
------END PUBLIC KEY-----
 --- request
 POST /t
 x
@@ -598,13 +412,13 @@ error=signature sub=
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ec256.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/ec256.key;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.pub.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/rsa.pub.pem;
         jwt_token $upstream_cookie_tok;
         return 200 "error=$jwt_error sub=$jwt_claim_sub\n";
     }
@@ -612,23 +426,6 @@ error=signature sub=
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> ec256.key
------BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgrKPs9AZUPdpvcm2o
-NKBsVjOAn2mzdrKpKjbEhbg3lrWhRANCAARlYdOKfo4bak3NJRrBNIgGjgK5Vdbk
-ZuD+U3QKTa/jGS0RnWMRQxXJQPQI5nynkx5bmRdRHm43Z0gzJfGdPuah
------END PRIVATE KEY-----
->>> rsa.pub.pem
------BEGIN PUBLIC KEY-----
-MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAszcRrxO4qxCpMSggms+C
-15BFuj8gYcXF7LOpSflw9DvwFO0HgP4Dw1h1Ct9BTZ4p+/mw4GtnfwOgzGI5h5JF
-t8sa9sendteUK5ME2GBwLcnKZXthImCKiWE+pb4ySd96GH1wtwRnPnajf6hwhtJe
-2fL35L2TEte9mowpGWX6deqp6Wt3oj407mIJGmND3J1Hk20v9CtyVWYm14xCV9Pu
-hFRp2t5jGKfXpTR3fjIRT06o/z5QM31qylzjGJSaBGkQUXQhaINP609bPsjqyJ53
-j2GJtI6vs4j6hjA1N2xHejpGhEun/v88n71hIxglYsEwZuXC2l/ODDUR9VLk+zOI
-LwIDAQAB
------END PUBLIC KEY-----
 --- request
 POST /t
 x
@@ -645,14 +442,14 @@ error=algorithm sub=
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key kid=k2;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key kid=k2;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/other.key kid=k1;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key kid=k2;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac-other.key kid=k1;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key kid=k2;
         jwt_token $upstream_cookie_tok;
         return 200 "error=$jwt_error kid=$jwt_header_kid sub=$jwt_claim_sub\n";
     }
@@ -660,11 +457,6 @@ error=algorithm sub=
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
->>> other.key
-login-other-secret-9876543210-zyxwvutsrqponmlkji
 --- request
 POST /t
 x
@@ -681,14 +473,14 @@ error= kid=k2 sub=alice
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ec256.jwk.json;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/ec256.jwk.json;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.pub.pem kid=ec-jwk-1;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ec256.pub.jwks.json;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/rsa.pub.pem kid=ec-jwk-1;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/ec256.pub.jwks.json;
         jwt_token $upstream_cookie_tok;
         return 200 "error=$jwt_error alg=$jwt_header_alg kid=$jwt_header_kid sub=$jwt_claim_sub\n";
     }
@@ -696,21 +488,6 @@ error= kid=k2 sub=alice
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> ec256.jwk.json
-{"kty": "EC", "crv": "P-256", "kid": "ec-jwk-1", "x": "ZWHTin6OG2pNzSUawTSIBo4CuVXW5Gbg_lN0Ck2v4xk", "y": "LRGdYxFDFclA9AjmfKeTHluZF1EebjdnSDMl8Z0-5qE", "d": "rKPs9AZUPdpvcm2oNKBsVjOAn2mzdrKpKjbEhbg3lrU"}
->>> ec256.pub.jwks.json
-{"keys": [{"kty": "EC", "crv": "P-256", "kid": "ec-jwk-1", "x": "ZWHTin6OG2pNzSUawTSIBo4CuVXW5Gbg_lN0Ck2v4xk", "y": "LRGdYxFDFclA9AjmfKeTHluZF1EebjdnSDMl8Z0-5qE"}]}
->>> rsa.pub.pem
------BEGIN PUBLIC KEY-----
-MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAszcRrxO4qxCpMSggms+C
-15BFuj8gYcXF7LOpSflw9DvwFO0HgP4Dw1h1Ct9BTZ4p+/mw4GtnfwOgzGI5h5JF
-t8sa9sendteUK5ME2GBwLcnKZXthImCKiWE+pb4ySd96GH1wtwRnPnajf6hwhtJe
-2fL35L2TEte9mowpGWX6deqp6Wt3oj407mIJGmND3J1Hk20v9CtyVWYm14xCV9Pu
-hFRp2t5jGKfXpTR3fjIRT06o/z5QM31qylzjGJSaBGkQUXQhaINP609bPsjqyJ53
-j2GJtI6vs4j6hjA1N2xHejpGhEun/v88n71hIxglYsEwZuXC2l/ODDUR9VLk+zOI
-LwIDAQAB
------END PUBLIC KEY-----
 --- request
 POST /t
 x
@@ -727,14 +504,14 @@ error= alg=ES256 kid=ec-jwk-1 sub=alice
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key 'kid=a"b\\c';
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key 'kid=a"b\\c';
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/other.key kid=ab;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key 'kid=a"b\\c';
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac-other.key kid=ab;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key 'kid=a"b\\c';
         jwt_token $upstream_cookie_tok;
         return 200 "error=$jwt_error kid=$jwt_header_kid sub=$jwt_claim_sub\n";
     }
@@ -742,11 +519,6 @@ error= alg=ES256 kid=ec-jwk-1 sub=alice
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
->>> other.key
-login-other-secret-9876543210-zyxwvutsrqponmlkji
 --- request
 POST /t
 x
@@ -763,13 +535,13 @@ error= kid=a"b\c sub=alice
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_token $upstream_cookie_tok;
         return 200 "error=$jwt_error sub=$jwt_claim_sub\n";
     }
@@ -777,9 +549,6 @@ error= kid=a"b\c sub=alice
         internal;
         return 200 '{"sub":"alice","exp":1000000000}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /t
 x
@@ -797,14 +566,14 @@ jwt_token_ttl 100y puts now + ttl after the application's exp (2100-01-01T00:00:
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_token_ttl 100y;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_token $upstream_cookie_tok;
         return 200 "error=$jwt_error exp=$jwt_claim_exp\n";
     }
@@ -812,9 +581,6 @@ jwt_token_ttl 100y puts now + ttl after the application's exp (2100-01-01T00:00:
         internal;
         return 200 '{"sub":"alice","exp":4102444800.9}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /t
 x
@@ -831,13 +597,13 @@ error= exp=4102444800
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_token $upstream_cookie_tok;
         return 200 "error=$jwt_error payload=$jwt_payload\n";
     }
@@ -845,9 +611,6 @@ error= exp=4102444800
         internal;
         return 200 '{"sub":"alice","iat":1,"jti":"chosen-by-the-app"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /t
 x
@@ -864,7 +627,7 @@ The verifying location requires the same issuer and audience.
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_issuer https://auth.example.com;
         jwt_audience api;
         jwt_login_cookie tok;
@@ -872,7 +635,7 @@ The verifying location requires the same issuer and audience.
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_issuer https://auth.example.com;
         jwt_audience api;
         jwt_token $upstream_cookie_tok;
@@ -882,9 +645,6 @@ The verifying location requires the same issuer and audience.
         internal;
         return 200 '{"sub":"alice","iss":"https://evil.example","aud":"anything"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /t
 x
@@ -901,14 +661,14 @@ error= iss=https://auth.example.com aud=api
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_audience api web;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_audience web;
         jwt_token $upstream_cookie_tok;
         return 200 "error=$jwt_error aud=$jwt_claim_aud\n";
@@ -917,9 +677,6 @@ error= iss=https://auth.example.com aud=api
         internal;
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /t
 x
@@ -936,13 +693,13 @@ error= aud=["api","web"]
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_token $upstream_cookie_tok;
         return 200 "error=$jwt_error iss=$jwt_claim_iss aud=$jwt_claim_aud\n";
     }
@@ -950,9 +707,6 @@ error= aud=["api","web"]
         internal;
         return 200 '{"sub":"alice","iss":"https://app.example","aud":["a","b"]}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /t
 x
@@ -969,13 +723,13 @@ error= iss=https://app.example aud=["a","b"]
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_token $upstream_cookie_tok;
         return 200 "error=$jwt_error sub=$jwt_claim_sub profile=$jwt_claim_profile admin=$jwt_claim_admin note=$jwt_claim_note\n";
     }
@@ -992,8 +746,6 @@ error= iss=https://app.example aud=["a","b"]
         alias $TEST_NGINX_HTML_DIR/claims.json;
     }
 --- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 >>> claims.json
 {
   "sub": "\u00e9lise \"quoted\"",
@@ -1019,13 +771,13 @@ error= sub=élise "quoted" profile={"age":30,"tags":["a","b"],"zone":"Europe/Par
     }
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_login_cookie tok;
         add_header X-Accel-Redirect /check;
     }
     location = /check {
         internal;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
         jwt_token $upstream_cookie_tok;
         return 200 "error=$jwt_error zone=$jwt_zone\n";
     }
@@ -1033,9 +785,6 @@ error= sub=élise "quoted" profile={"age":30,"tags":["a","b"],"zone":"Europe/Par
         internal;
         return 200 '{"sub":"alice","profile":{"zone":"Europe/Paris"}}';
     }
---- user_files
->>> jwt.key
-login-test-secret-0123456789-abcdefghijklmnopqrs
 --- request
 POST /t
 x

@@ -4,7 +4,8 @@
 # shows (headers, access log) come from the token that location reads with its own key ring and
 # token source.
 #
-# Two key rings: A = a.key (t/fixtures/keys/hmac.key), B = b.key (t/fixtures/keys/hmac-other.key).
+# Two key rings: A = t/fixtures/keys/hmac.key, B = t/fixtures/keys/hmac-other.key (read as
+# $TEST_NGINX_FIXTURES/keys/...).
 # Tokens (t/fixtures/tokens, made by t/fixtures/make-fixtures; all expire 4102444800):
 #   ring-a-admin.jwt    signed with A: {"sub":"alice","admin":true,"exp":4102444800}
 #   ring-a-mallory.jwt  signed with A: {"sub":"mallory","exp":4102444800}
@@ -39,6 +40,8 @@
 use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+use FindBin;
+$ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/fixtures";
 
 no_long_string();
 run_tests();
@@ -52,12 +55,12 @@ ring-b-admin: 200; 5. - / ring-b-plain: 403.
 --- http_config
     jwt_cache_size 0;
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     set $u $jwt_claim_admin;
 
     location /x {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         jwt_token $cookie_t;
         jwt_require $jwt_claim_admin;
         add_header X-Sub $jwt_claim_sub always;
@@ -65,10 +68,6 @@ ring-b-admin: 200; 5. - / ring-b-plain: 403.
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request eval
@@ -94,12 +93,12 @@ ok
 Requests as in TEST 1; here every token is verified once and then served from the caches of
 ring A and ring B.
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     set $u $jwt_claim_admin;
 
     location /x {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         jwt_token $cookie_t;
         jwt_require $jwt_claim_admin;
         add_header X-Sub $jwt_claim_sub always;
@@ -107,10 +106,6 @@ ring A and ring B.
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request eval
@@ -136,12 +131,12 @@ ok
 Authorization: ring-a-admin.jwt (A: {"sub":"alice","admin":true,"exp":4102444800});
 cookie t: ring-b-plain.jwt (B: {"sub":"bob","exp":4102444800}).
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     set $u $jwt_claim_admin;
 
     location /x {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         jwt_token $cookie_t;
         jwt_require $jwt_claim_admin;
         add_header X-Sub $jwt_claim_sub always;
@@ -149,10 +144,6 @@ cookie t: ring-b-plain.jwt (B: {"sub":"bob","exp":4102444800}).
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request
@@ -175,12 +166,12 @@ qr/"jwt_require" failed\b.*\$jwt_claim_admin\b/
 Authorization: ring-a-admin.jwt (A: {"sub":"alice","admin":true,"exp":4102444800});
 cookie t: ring-b-admin.jwt (B: {"sub":"bob","admin":true,"exp":4102444800}).
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     set $u $jwt_claim_admin;
 
     location /x {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         jwt_token $cookie_t;
         jwt_require $jwt_claim_admin;
         add_header X-Sub $jwt_claim_sub always;
@@ -188,10 +179,6 @@ cookie t: ring-b-admin.jwt (B: {"sub":"bob","admin":true,"exp":4102444800}).
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request
@@ -213,12 +200,12 @@ jwt_require
 === TEST 5: ring A's admin token presented as the cookie: the location checks it with ring B and refuses it
 Authorization and cookie t: ring-a-admin.jwt (A: {"sub":"alice","admin":true,"exp":4102444800}).
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     set $u $jwt_claim_admin;
 
     location /x {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         jwt_token $cookie_t;
         jwt_require $jwt_claim_admin;
         add_header X-Sub $jwt_claim_sub always;
@@ -226,10 +213,6 @@ Authorization and cookie t: ring-a-admin.jwt (A: {"sub":"alice","admin":true,"ex
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request
@@ -252,7 +235,7 @@ Authorization: ring-a-admin.jwt (A: {"sub":"alice","admin":true,"exp":4102444800
 cookie t: ring-b-plain.jwt (B: {"sub":"bob","exp":4102444800}). /a reads $jwt_claim_sub and
 $jwt_claim_admin with ring A (alice, true) before `rewrite ^ /b last;`.
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
 
     location /a {
         set $s $jwt_claim_sub;
@@ -261,7 +244,7 @@ $jwt_claim_admin with ring A (alice, true) before `rewrite ^ /b last;`.
     }
     location /b {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         jwt_token $cookie_t;
         jwt_require $jwt_claim_admin;
         add_header X-Sub $jwt_claim_sub always;
@@ -269,10 +252,6 @@ $jwt_claim_admin with ring A (alice, true) before `rewrite ^ /b last;`.
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request
@@ -294,7 +273,7 @@ qr/"jwt_require" failed\b.*\$jwt_claim_admin\b/
 Authorization: ring-a-admin.jwt (A: {"sub":"alice","admin":true,"exp":4102444800});
 cookie t: ring-b-admin.jwt (B: {"sub":"bob","admin":true,"exp":4102444800}).
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
 
     location /a {
         set $s $jwt_claim_sub;
@@ -303,7 +282,7 @@ cookie t: ring-b-admin.jwt (B: {"sub":"bob","admin":true,"exp":4102444800}).
     }
     location /b {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         jwt_token $cookie_t;
         jwt_require $jwt_claim_admin;
         add_header X-Sub $jwt_claim_sub always;
@@ -311,10 +290,6 @@ cookie t: ring-b-admin.jwt (B: {"sub":"bob","admin":true,"exp":4102444800}).
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request
@@ -335,7 +310,7 @@ ok
 Authorization: ring-a-admin.jwt (A: {"sub":"alice","admin":true,"exp":4102444800}). /a reads
 alice/true with ring A; /b checks the same Authorization token with ring B.
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
 
     location /a {
         set $s $jwt_claim_sub;
@@ -344,17 +319,13 @@ alice/true with ring A; /b checks the same Authorization token with ring B.
     }
     location /b {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         jwt_require $jwt_claim_admin;
         add_header X-Sub $jwt_claim_sub always;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request
@@ -375,7 +346,7 @@ jwt: token rejected (signature)
 Authorization: ring-b-admin.jwt (B: {"sub":"bob","admin":true,"exp":4102444800}). With ring A
 /a reads nothing (signature); the empty values it saw must not fail /b's jwt_require.
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
 
     location /a {
         set $s $jwt_claim_sub;
@@ -384,17 +355,13 @@ Authorization: ring-b-admin.jwt (B: {"sub":"bob","admin":true,"exp":4102444800})
     }
     location /b {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         jwt_require $jwt_claim_admin;
         add_header X-Sub $jwt_claim_sub always;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request
@@ -418,7 +385,7 @@ cookie t: ring-b-plain.jwt (B: {"sub":"bob","exp":4102444800}). /first reads ali
 ring A, then serves a missing file; `error_page 404 = @fallback` moves the request to
 @fallback (ngx_http_named_location: phases restart at the location rewrite phase, so access runs).
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
 
     location /first {
         set $s $jwt_claim_sub;
@@ -428,7 +395,7 @@ ring A, then serves a missing file; `error_page 404 = @fallback` moves the reque
     }
     location @fallback {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         jwt_token $cookie_t;
         jwt_require $jwt_claim_admin;
         add_header X-Sub $jwt_claim_sub always;
@@ -436,10 +403,6 @@ ring A, then serves a missing file; `error_page 404 = @fallback` moves the reque
         root $TEST_NGINX_HTML_DIR;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> first
 ok
 --- request
@@ -461,7 +424,7 @@ qr/"jwt_require" failed\b.*\$jwt_claim_admin\b/
 Authorization: ring-a-admin.jwt (A: {"sub":"alice","admin":true,"exp":4102444800});
 cookie t: ring-b-admin.jwt (B: {"sub":"bob","admin":true,"exp":4102444800}).
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
 
     location /first {
         set $s $jwt_claim_sub;
@@ -471,7 +434,7 @@ cookie t: ring-b-admin.jwt (B: {"sub":"bob","admin":true,"exp":4102444800}).
     }
     location @fallback {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         jwt_token $cookie_t;
         jwt_require $jwt_claim_admin;
         add_header X-Sub $jwt_claim_sub always;
@@ -479,10 +442,6 @@ cookie t: ring-b-admin.jwt (B: {"sub":"bob","admin":true,"exp":4102444800}).
         root $TEST_NGINX_HTML_DIR;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> first
 ok
 --- request
@@ -503,7 +462,7 @@ ok
 Authorization: ring-a-admin.jwt (A: {"sub":"alice","admin":true,"exp":4102444800}); no cookie.
 Shows that nginx runs the access phase after an internal redirect to a named location.
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
 
     location /first {
         set $s $jwt_claim_sub;
@@ -513,7 +472,7 @@ Shows that nginx runs the access phase after an internal redirect to a named loc
     }
     location @fallback {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         jwt_token $cookie_t;
         jwt_require $jwt_claim_admin;
         add_header X-Sub $jwt_claim_sub always;
@@ -521,10 +480,6 @@ Shows that nginx runs the access phase after an internal redirect to a named loc
         root $TEST_NGINX_HTML_DIR;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> first
 ok
 --- request
@@ -546,7 +501,7 @@ Authorization: ring-a-admin.jwt (A: {"sub":"alice","admin":true,"exp":4102444800
 cookie t: ring-b-plain.jwt (B: {"sub":"bob","exp":4102444800}). @fallback only reads variables
 (verified on demand): X-Sub bob, X-Admin absent (bob has no admin claim).
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
 
     location /first {
         set $s $jwt_claim_sub;
@@ -555,17 +510,13 @@ cookie t: ring-b-plain.jwt (B: {"sub":"bob","exp":4102444800}). @fallback only r
         alias $TEST_NGINX_HTML_DIR/missing.txt;
     }
     location @fallback {
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         jwt_token $cookie_t;
         add_header X-Sub $jwt_claim_sub always;
         add_header X-Admin $jwt_claim_admin always;
         root $TEST_NGINX_HTML_DIR;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> first
 ok
 --- request
@@ -584,16 +535,16 @@ ok
 
 === TEST 14: a jwt_login subrequest reads $jwt_claim_sub with its own location's ring and token source (accepted)
 Authorization: ring-a-admin.jwt (A: {"sub":"alice","admin":true,"exp":4102444800}).
-/login's ring is B (it signs with b.key and sees no valid token: X-Login-Sub absent); the
+/login's ring is B (it signs with key B and sees no valid token: X-Login-Sub absent); the
 subrequest to /authenticate inherits ring A and Authorization from the server: X-Sub alice,
 which the application accepts. (auth_request is not used: the vendored nginx is built without
 ngx_http_auth_request_module.)
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
 
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         add_header X-Login-Sub $jwt_claim_sub always;
     }
     location = /authenticate {
@@ -609,11 +560,6 @@ ngx_http_auth_request_module.)
         }
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 --- request
 POST /login
 user=alice
@@ -632,11 +578,11 @@ Authorization: ring-b-plain.jwt (B: {"sub":"bob","exp":4102444800}). /login (rin
 (X-Login-Sub); /authenticate (ring A) reads nothing, so the application refuses: 403 passed
 through.
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
 
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         add_header X-Login-Sub $jwt_claim_sub always;
     }
     location = /authenticate {
@@ -652,11 +598,6 @@ through.
         }
         return 200 '{"sub":"$http_x_sub"}';
     }
---- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 --- request
 POST /login
 user=bob
@@ -672,11 +613,11 @@ X-Login-Sub: bob
 === TEST 16: a jwt_login subrequest: ring A's token of another user is refused by the application
 Authorization: ring-a-mallory.jwt (A: {"sub":"mallory","exp":4102444800}).
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
 
     location = /login {
         jwt_login /authenticate;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
     }
     location = /authenticate {
         internal;
@@ -691,11 +632,6 @@ Authorization: ring-a-mallory.jwt (A: {"sub":"mallory","exp":4102444800}).
         }
         return 200 '{"sub":"alice"}';
     }
---- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 --- request
 POST /login
 user=mallory
@@ -712,7 +648,7 @@ Authorization: hs256.jwt (A: {"sub":"alice","exp":4102444800}); cookie t: ring-b
 the included /inc/ (ring B, cookie; a subrequest, so not checked, verified on demand) echoes
 bob, and the page's echo after the include is alice again.
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     ssi_types *;
 
     location = /page.html {
@@ -721,16 +657,12 @@ bob, and the page's echo after the include is alice again.
         alias $TEST_NGINX_HTML_DIR/page.html;
     }
     location /inc/ {
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         jwt_token $cookie_t;
         ssi on;
         alias $TEST_NGINX_HTML_DIR/inc/;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> page.html
 main=<!--# echo var="jwt_claim_sub" -->
 <!--# include virtual="/inc/claims.html" -->
@@ -751,7 +683,7 @@ Cookie: t=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJleHAiOjQxMDI0N
 Authorization: hs256.jwt (A: {"sub":"alice","exp":4102444800}); no cookie. /inc/ reads the
 Authorization token with ring B: signature, so its echo prints SSI's "(none)".
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     ssi_types *;
 
     location = /page.html {
@@ -760,15 +692,11 @@ Authorization token with ring B: signature, so its echo prints SSI's "(none)".
         alias $TEST_NGINX_HTML_DIR/page.html;
     }
     location /inc/ {
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         ssi on;
         alias $TEST_NGINX_HTML_DIR/inc/;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> page.html
 main=<!--# echo var="jwt_claim_sub" -->
 <!--# include virtual="/inc/claims.html" -->
@@ -791,7 +719,7 @@ The access log (logs/access.log, which both test runners read) gets the `claims`
 --- http_config
     log_format claims 'claims uri=$uri sub=$jwt_claim_sub';
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     access_log $TEST_NGINX_HTML_DIR/../logs/access.log claims;
 
     location /a {
@@ -800,15 +728,11 @@ The access log (logs/access.log, which both test runners read) gets the `claims`
     }
     location /b {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         jwt_token $cookie_t;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request
@@ -833,7 +757,7 @@ variables verify on demand, the log phase included.
 --- http_config
     log_format claims 'claims uri=$uri sub=$jwt_claim_sub';
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     access_log $TEST_NGINX_HTML_DIR/../logs/access.log claims;
 
     location /a {
@@ -841,15 +765,11 @@ variables verify on demand, the log phase included.
         rewrite ^ /b last;
     }
     location /b {
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         jwt_token $cookie_t;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request
@@ -873,7 +793,7 @@ Authorization: hs256.jwt (A: {"sub":"alice","exp":4102444800}); cookie t: ring-b
 --- http_config
     log_format claims 'claims uri=$uri sub=$jwt_claim_sub';
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     access_log $TEST_NGINX_HTML_DIR/../logs/access.log claims;
 
     location /first {
@@ -883,15 +803,11 @@ Authorization: hs256.jwt (A: {"sub":"alice","exp":4102444800}); cookie t: ring-b
     }
     location @fallback {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         jwt_token $cookie_t;
         root $TEST_NGINX_HTML_DIR;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> first
 ok
 --- request
@@ -917,7 +833,7 @@ variable values (r->variables), so the page's log line must not take bob from th
 --- http_config
     log_format claims 'claims uri=$uri sub=$jwt_claim_sub';
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     ssi_types *;
 
     location = /page.html {
@@ -927,7 +843,7 @@ variable values (r->variables), so the page's log line must not take bob from th
         alias $TEST_NGINX_HTML_DIR/page.html;
     }
     location = /inc/proxied {
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         jwt_token $cookie_t;
         proxy_set_header X-Sub $jwt_claim_sub;
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
@@ -936,10 +852,6 @@ variable values (r->variables), so the page's log line must not take bob from th
         return 200 "inc=$http_x_sub\n";
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> page.html
 main=<!--# echo var="jwt_claim_sub" -->
 <!--# include virtual="/inc/proxied" -->
@@ -962,22 +874,18 @@ Authorization: ring-a-admin.jwt (A: {"sub":"alice","admin":true,"exp":4102444800
 cookie t: ring-b-admin.jwt (B: {"sub":"bob","admin":true,"exp":4102444800}). Both tokens are
 admins, but $is_admin was computed from ring A's token: the module refuses to decide on it.
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     set $is_admin $jwt_claim_admin;
 
     location /x {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         jwt_token $cookie_t;
         jwt_require $is_admin;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request
@@ -998,22 +906,18 @@ qr/jwt_require.*may hold a claim of a token this location did not verify/
 Cookie t: ring-b-admin.jwt (B: {"sub":"bob","admin":true,"exp":4102444800}). $is_admin is empty
 (ring A found no token), and it was still read under another ring and token source.
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     set $is_admin $jwt_claim_admin;
 
     location /x {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         jwt_token $cookie_t;
         jwt_require $is_admin;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request
@@ -1032,7 +936,7 @@ qr/jwt_require.*may hold a claim of a token this location did not verify/
 === TEST 25: a server-level set of a claim, the location shares the server's ring and token source: an admin passes
 Authorization: ring-a-admin.jwt (A: {"sub":"alice","admin":true,"exp":4102444800}).
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     set $is_admin $jwt_claim_admin;
 
     location /x {
@@ -1042,8 +946,6 @@ Authorization: ring-a-admin.jwt (A: {"sub":"alice","admin":true,"exp":4102444800
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -1063,7 +965,7 @@ jwt_require
 === TEST 26: a server-level set of a claim, shared ring and token source: a token without the claim is refused as usual
 Authorization: hs256.jwt (A: {"sub":"alice","exp":4102444800}).
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     set $is_admin $jwt_claim_admin;
 
     location /x {
@@ -1073,8 +975,6 @@ Authorization: hs256.jwt (A: {"sub":"alice","exp":4102444800}).
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -1102,22 +1002,18 @@ evaluate (and cache) with ring A's token.
         default 0;
     }
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     set $early $is_admin;
 
     location /x {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         jwt_token $cookie_t;
         jwt_require $is_admin;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request
@@ -1144,14 +1040,12 @@ Authorization: role-admin.jwt (A: {"sub":"alice","role":"admin","exp":4102444800
 --- config
     location /x {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $is_admin;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -1178,14 +1072,12 @@ Authorization: role-user.jwt (A: {"sub":"bob","role":"user","exp":4102444800}).
 --- config
     location /x {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $is_admin;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -1211,14 +1103,12 @@ Authorization: role-superadmin.jwt (A: {"sub":"carol","role":"superadmin","exp":
 --- config
     location /x {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $is_admin;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request

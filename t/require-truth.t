@@ -9,6 +9,8 @@
 use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+use FindBin;
+$ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/fixtures";
 
 no_long_string();
 run_tests();
@@ -20,15 +22,13 @@ token: fixtures/tokens/v-true.jwt ({"sub":"alice","v":true,"exp":4102444800})
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $jwt_claim_v;
         add_header X-V $jwt_claim_v always;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -52,15 +52,13 @@ token: fixtures/tokens/v-false.jwt ({"sub":"alice","v":false,"exp":4102444800})
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $jwt_claim_v;
         add_header X-V $jwt_claim_v always;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -83,15 +81,13 @@ token: fixtures/tokens/v-null.jwt ({"sub":"alice","v":null,"exp":4102444800})
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $jwt_claim_v;
         add_header X-V $jwt_claim_v always;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -114,15 +110,13 @@ token: fixtures/tokens/v-zero.jwt ({"sub":"alice","v":0,"exp":4102444800})
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $jwt_claim_v;
         add_header X-V $jwt_claim_v always;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -145,15 +139,13 @@ token: fixtures/tokens/v-string-zero.jwt ({"sub":"alice","v":"0","exp":410244480
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $jwt_claim_v;
         add_header X-V $jwt_claim_v always;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -176,15 +168,13 @@ token: fixtures/tokens/v-empty-string.jwt ({"sub":"alice","v":"","exp":410244480
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $jwt_claim_v;
         add_header X-V $jwt_claim_v always;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -207,15 +197,13 @@ token: fixtures/tokens/v-empty-array.jwt ({"sub":"alice","v":[],"exp":4102444800
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $jwt_claim_v;
         add_header X-V $jwt_claim_v always;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -238,15 +226,13 @@ token: fixtures/tokens/v-empty-object.jwt ({"sub":"alice","v":{},"exp":410244480
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $jwt_claim_v;
         add_header X-V $jwt_claim_v always;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -269,15 +255,13 @@ token: fixtures/tokens/hs256.jwt ({"sub":"alice","exp":4102444800})
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $jwt_claim_v;
         add_header X-V $jwt_claim_v always;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -300,15 +284,13 @@ token: fixtures/tokens/v-yes.jwt ({"sub":"alice","v":"yes","exp":4102444800})
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $jwt_claim_v;
         add_header X-V $jwt_claim_v always;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -332,15 +314,13 @@ token: fixtures/tokens/v-one.jwt ({"sub":"alice","v":1,"exp":4102444800})
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $jwt_claim_v;
         add_header X-V $jwt_claim_v always;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -364,15 +344,13 @@ token: fixtures/tokens/v-array.jwt ({"sub":"alice","v":["a"],"exp":4102444800})
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $jwt_claim_v;
         add_header X-V $jwt_claim_v always;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -396,15 +374,13 @@ token: fixtures/tokens/v-object.jwt ({"sub":"alice","v":{"a":1},"exp":4102444800
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $jwt_claim_v;
         add_header X-V $jwt_claim_v always;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -429,15 +405,13 @@ holds, $jwt_claim_v does not.
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $jwt_claim_sub $jwt_claim_v error=401;
         add_header X-V $jwt_claim_v always;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -459,15 +433,13 @@ token: fixtures/tokens/v-true.jwt ({"sub":"alice","v":true,"exp":4102444800}).
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $jwt_claim_sub $jwt_claim_v error=401;
         add_header X-V $jwt_claim_v always;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -494,15 +466,13 @@ token: fixtures/tokens/v-false.jwt ({"sub":"alice","v":false,"exp":4102444800}).
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $v_is_false;
         jwt_require $jwt_claim_v;
         add_header X-V $jwt_claim_v always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request

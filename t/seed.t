@@ -6,6 +6,8 @@
 use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+use FindBin;
+$ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/fixtures";
 
 no_long_string();
 run_tests();
@@ -17,14 +19,12 @@ token: fixtures/tokens/hs256.jwt
 --- config
     location = /check {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_token $http_authorization;
         jwt_failure_status 403;
         alias $TEST_NGINX_HTML_DIR/check.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> check.txt
 hello world !
 --- request
@@ -44,14 +44,12 @@ token: fixtures/tokens/hs256-other-key.jwt
 --- config
     location = /check {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_token $http_authorization;
         jwt_failure_status 403;
         alias $TEST_NGINX_HTML_DIR/check.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> check.txt
 hello world !
 --- request
@@ -72,14 +70,12 @@ jwt: token rejected (signature): HS256 signature does not verify with any of 1 c
 --- config
     location = /check {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_token $http_authorization;
         jwt_failure_status 403;
         alias $TEST_NGINX_HTML_DIR/check.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> check.txt
 hello world !
 --- request

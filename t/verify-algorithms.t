@@ -8,6 +8,8 @@
 use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+use FindBin;
+$ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/fixtures";
 
 no_long_string();
 run_tests();
@@ -19,13 +21,11 @@ token: fixtures/tokens/none-empty-sig.jwt
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -46,13 +46,11 @@ token: fixtures/tokens/none-with-sig.jwt
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -73,13 +71,11 @@ token: fixtures/tokens/none-NONE.jwt
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -100,13 +96,11 @@ token: fixtures/tokens/none-nOnE.jwt
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -128,21 +122,11 @@ token: fixtures/tokens/hs256-signed-with-rsa-pub.jwt (HMAC key = the bytes of rs
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/rsa.pub.pem;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> rsa.pem
------BEGIN PUBLIC KEY-----
-MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAvwkITt7GbBAPXsAE14XC
-FFqfFg3bV3t7Y9JsF/BO118q/vxkNkvmiMQ7SXJW8UWzj//vAQAfFaXOZ4mQrX8i
-nqhQjcqRJE/7spNP8y/DII4qCOGmcshthO6sdTFuR2xnGLIKmUkzsW+YFf+J6JMt
-VR+CC2rniaoZnreENAbxbhMomTfdF4YYg098BOahBcYeQhdr/uTIUdFuW/u2jqfn
-9DUR+NT3ArzU9ED4sXkUUlDVSKNmXzaX9Y+sjmOtty0WkZipIEmUu1aHSP8EzE1u
-Usl0hc2+4/QWtIFVAwCsXdaHBsYpI/TErxdRPQjOQfDeu35v5xXbd/x32ROfq7HC
-OwIDAQAB
------END PUBLIC KEY-----
 >>> ok.txt
 ok
 --- request
@@ -164,24 +148,12 @@ token: fixtures/tokens/hs256-signed-with-rsa-pub.jwt (HMAC key = the bytes of rs
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.pem;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/rsa.pub.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> rsa.pem
------BEGIN PUBLIC KEY-----
-MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAvwkITt7GbBAPXsAE14XC
-FFqfFg3bV3t7Y9JsF/BO118q/vxkNkvmiMQ7SXJW8UWzj//vAQAfFaXOZ4mQrX8i
-nqhQjcqRJE/7spNP8y/DII4qCOGmcshthO6sdTFuR2xnGLIKmUkzsW+YFf+J6JMt
-VR+CC2rniaoZnreENAbxbhMomTfdF4YYg098BOahBcYeQhdr/uTIUdFuW/u2jqfn
-9DUR+NT3ArzU9ED4sXkUUlDVSKNmXzaX9Y+sjmOtty0WkZipIEmUu1aHSP8EzE1u
-Usl0hc2+4/QWtIFVAwCsXdaHBsYpI/TErxdRPQjOQfDeu35v5xXbd/x32ROfq7HC
-OwIDAQAB
------END PUBLIC KEY-----
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -201,13 +173,11 @@ jwt: token rejected (signature): HS256 signature does not verify with any of 1 c
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -228,14 +198,12 @@ jwt: token rejected
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_algorithms HS256;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -255,14 +223,12 @@ jwt: token rejected (algorithm): token alg HS512 is not allowed
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_algorithms HS256;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -283,13 +249,11 @@ jwt: token rejected
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -309,25 +273,13 @@ jwt: token rejected (algorithm): token alg RS256 is not allowed
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.pem;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/rsa.pub.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_algorithms RS256;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> rsa.pem
------BEGIN PUBLIC KEY-----
-MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAvwkITt7GbBAPXsAE14XC
-FFqfFg3bV3t7Y9JsF/BO118q/vxkNkvmiMQ7SXJW8UWzj//vAQAfFaXOZ4mQrX8i
-nqhQjcqRJE/7spNP8y/DII4qCOGmcshthO6sdTFuR2xnGLIKmUkzsW+YFf+J6JMt
-VR+CC2rniaoZnreENAbxbhMomTfdF4YYg098BOahBcYeQhdr/uTIUdFuW/u2jqfn
-9DUR+NT3ArzU9ED4sXkUUlDVSKNmXzaX9Y+sjmOtty0WkZipIEmUu1aHSP8EzE1u
-Usl0hc2+4/QWtIFVAwCsXdaHBsYpI/TErxdRPQjOQfDeu35v5xXbd/x32ROfq7HC
-OwIDAQAB
------END PUBLIC KEY-----
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -347,25 +299,13 @@ jwt: token rejected (algorithm): token alg HS256 is not allowed
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.pem;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/rsa.pub.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_algorithms RS256;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> rsa.pem
------BEGIN PUBLIC KEY-----
-MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAvwkITt7GbBAPXsAE14XC
-FFqfFg3bV3t7Y9JsF/BO118q/vxkNkvmiMQ7SXJW8UWzj//vAQAfFaXOZ4mQrX8i
-nqhQjcqRJE/7spNP8y/DII4qCOGmcshthO6sdTFuR2xnGLIKmUkzsW+YFf+J6JMt
-VR+CC2rniaoZnreENAbxbhMomTfdF4YYg098BOahBcYeQhdr/uTIUdFuW/u2jqfn
-9DUR+NT3ArzU9ED4sXkUUlDVSKNmXzaX9Y+sjmOtty0WkZipIEmUu1aHSP8EzE1u
-Usl0hc2+4/QWtIFVAwCsXdaHBsYpI/TErxdRPQjOQfDeu35v5xXbd/x32ROfq7HC
-OwIDAQAB
------END PUBLIC KEY-----
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -387,13 +327,11 @@ token: fixtures/tokens/hs256-lowercase-alg.jwt (signed with HS256)
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -414,13 +352,11 @@ token: fixtures/tokens/hs257.jwt
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -441,13 +377,11 @@ token: fixtures/tokens/no-alg.jwt (header {"typ":"JWT"})
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -468,13 +402,11 @@ token: fixtures/tokens/crit.jwt (header {"alg":"HS256","typ":"JWT","crit":["exp"
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -495,13 +427,11 @@ token: fixtures/tokens/two-segments.jwt
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -522,13 +452,11 @@ token: fixtures/tokens/four-segments.jwt
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -549,13 +477,11 @@ token: fixtures/tokens/padded.jwt
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -576,13 +502,11 @@ token: fixtures/tokens/plus.jwt
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -603,13 +527,11 @@ token: fixtures/tokens/header-not-json.jwt
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -630,13 +552,11 @@ token: fixtures/tokens/claims-array.jwt
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -657,13 +577,11 @@ token: fixtures/tokens/exp-string.jwt
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -684,13 +602,11 @@ token: fixtures/tokens/empty-signature.jwt
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -711,13 +627,11 @@ token: fixtures/tokens/sig-trailing-bits.jwt
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -740,13 +654,11 @@ token: fixtures/tokens/big-8192.jwt (a long "x" claim)
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -770,13 +682,11 @@ token: fixtures/tokens/big-8193.jwt (a long "x" claim, correctly signed)
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request

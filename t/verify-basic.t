@@ -9,6 +9,8 @@
 use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+use FindBin;
+$ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/fixtures";
 
 no_long_string();
 run_tests();
@@ -19,12 +21,10 @@ __DATA__
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -43,12 +43,10 @@ token: fixtures/tokens/hs256-other-key.jwt (signed with another secret)
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -69,12 +67,10 @@ token: fixtures/tokens/hs256.jwt
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -95,12 +91,10 @@ jwt: token rejected
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -117,12 +111,10 @@ ok
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -139,12 +131,10 @@ ok
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- raw_request eval
@@ -163,12 +153,10 @@ ok
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- raw_request eval
@@ -187,12 +175,10 @@ ok
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -211,12 +197,10 @@ jwt: token rejected (missing)
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -235,12 +219,10 @@ jwt: token rejected (missing)
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -259,7 +241,7 @@ jwt: token rejected (missing)
 --- config
     location /api/ {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/;
 
         location /api/public/ {
@@ -268,8 +250,6 @@ jwt: token rejected (missing)
         }
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -286,7 +266,7 @@ jwt: token rejected
 --- config
     location /api/ {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/;
 
         location /api/public/ {
@@ -295,8 +275,6 @@ jwt: token rejected
         }
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -310,14 +288,12 @@ WWW-Authenticate: Bearer realm="protected"
 === TEST 13: http-level settings are inherited: no token is refused
 --- http_config
     jwt_verify on;
-    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
 --- config
     location = /t {
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -331,14 +307,12 @@ WWW-Authenticate: Bearer realm="protected"
 === TEST 14: http-level settings are inherited: a valid token passes
 --- http_config
     jwt_verify on;
-    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
 --- config
     location = /t {
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -354,15 +328,13 @@ ok
 === TEST 15: server-level settings are inherited; the location changes only the realm
 --- config
     jwt_verify on;
-    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
 
     location = /t {
         jwt_realm "inner";
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -377,17 +349,13 @@ WWW-Authenticate: Bearer realm="inner"
 token: fixtures/tokens/hs256.jwt, signed with hmac.key (the server's key)
 --- config
     jwt_verify on;
-    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
 
     location = /t {
-        jwt_key_file $TEST_NGINX_HTML_DIR/other.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> other.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request
@@ -406,13 +374,11 @@ jwt: token rejected (signature)
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_realm "my api";
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -429,13 +395,11 @@ WWW-Authenticate: Bearer realm="my api", error="invalid_token"
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_failure_status 403;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -457,12 +421,10 @@ WWW-Authenticate: Bearer realm="protected", error="invalid_token"
     }
     location = /fragment {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 >>> page.html
@@ -486,12 +448,10 @@ jwt: token rejected
     }
     location = /fragment {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -507,12 +467,10 @@ GET /fragment
         allow 127.0.0.1;
         deny all;
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -531,12 +489,10 @@ ok
         satisfy any;
         deny all;
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -555,12 +511,10 @@ ok
         satisfy any;
         deny all;
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -577,12 +531,10 @@ WWW-Authenticate: Bearer realm="protected"
         satisfy all;
         deny all;
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -601,12 +553,10 @@ Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsI
         allow 127.0.0.1;
         deny all;
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -624,12 +574,10 @@ WWW-Authenticate: Bearer realm="protected"
         auth_basic "basic realm";
         auth_basic_user_file $TEST_NGINX_HTML_DIR/htpasswd;
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> htpasswd
 user:{PLAIN}pass
 >>> ok.txt
@@ -653,12 +601,10 @@ ok
         auth_basic "basic realm";
         auth_basic_user_file $TEST_NGINX_HTML_DIR/htpasswd;
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> htpasswd
 user:{PLAIN}pass
 >>> ok.txt
@@ -682,12 +628,10 @@ ok
         auth_basic "basic realm";
         auth_basic_user_file $TEST_NGINX_HTML_DIR/htpasswd;
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> htpasswd
 user:{PLAIN}pass
 >>> ok.txt
@@ -704,12 +648,10 @@ qr/\r\nWWW-Authenticate: Bearer realm="protected"\r\n(?:.*\r\n)*WWW-Authenticate
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -727,12 +669,10 @@ Content-Length: 3
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -750,12 +690,10 @@ token: fixtures/tokens/hs256-other-key.jwt; its payload and signature segments m
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -774,19 +712,15 @@ ZgFk78AR7XY7YHvfmJE1QqvkUStb2I32LEZHDWuIs7E
 === TEST 32: a variable read at server level does not decide for a location with other keys
 token: fixtures/tokens/hs256.jwt (signed with key A)
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     set $user $jwt_claim_sub;
 
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request
@@ -802,7 +736,7 @@ WWW-Authenticate: Bearer realm="protected", error="invalid_token"
 === TEST 33: a variable read at server level does not decide for a location with a stricter policy
 token: fixtures/tokens/hs256.jwt (no aud)
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     set $user $jwt_claim_sub;
 
     location = /t {
@@ -811,8 +745,6 @@ token: fixtures/tokens/hs256.jwt (no aud)
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -828,19 +760,15 @@ WWW-Authenticate: Bearer realm="protected", error="invalid_token"
 === TEST 34: a token valid for a location's own keys passes even after a server-level variable read
 token: fixtures/tokens/hs256-other-key.jwt (signed with key B)
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     set $user $jwt_claim_sub;
 
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request
@@ -857,21 +785,17 @@ ok
 token: fixtures/tokens/hs256.jwt (signed with key A)
 --- config
     location = /old {
-        jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         set $early $jwt_error;
         rewrite ^ /t last;
     }
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         add_header X-Jwt-Error "[$jwt_error]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request
@@ -886,7 +810,7 @@ X-Jwt-Error: [signature]
 
 === TEST 36: a location's jwt_token decides where the token is read, even after a server-level read
 --- config
-    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     set $user $jwt_claim_sub;
 
     location = /t {
@@ -895,8 +819,6 @@ X-Jwt-Error: [signature]
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request

@@ -8,6 +8,8 @@
 use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+use FindBin;
+$ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/fixtures";
 
 no_long_string();
 run_tests();
@@ -19,13 +21,11 @@ token: fixtures/tokens/expired.jwt (exp 1000000000)
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -46,13 +46,11 @@ token: fixtures/tokens/not-yet-valid.jwt (nbf 4102444800, exp 4102531200)
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -72,14 +70,12 @@ qr/jwt: token rejected \(not_yet_valid\): token not valid before 4102444800, now
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_leeway 30s;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -100,14 +96,12 @@ qr/token expired at 1000000000, now \d+, leeway 30s/
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_leeway 100y;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -128,14 +122,12 @@ jwt: token rejected
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_leeway 100y;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -157,13 +149,11 @@ token: fixtures/tokens/no-exp.jwt ({"sub":"alice"})
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -183,14 +173,12 @@ jwt: token rejected (malformed): malformed token: token has no "exp" claim and t
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require_exp off;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -211,14 +199,12 @@ jwt: token rejected
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require_exp off;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -237,14 +223,12 @@ token: fixtures/tokens/iss.jwt (iss "https://issuer.example")
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_issuer https://issuer.example;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -265,14 +249,12 @@ jwt: token rejected
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_issuer https://other.example;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -292,14 +274,12 @@ jwt: token rejected (issuer): token issuer is "https://issuer.example", expected
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_issuer https://issuer.example/;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -317,14 +297,12 @@ WWW-Authenticate: Bearer realm="protected", error="invalid_token"
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_issuer https://issuer.example;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -345,14 +323,12 @@ token: fixtures/tokens/aud-string.jwt (aud "api")
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_audience api;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -374,14 +350,12 @@ token: fixtures/tokens/aud-array.jwt (aud ["web","api"])
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_audience api;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -402,14 +376,12 @@ jwt: token rejected
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_audience mobile api;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -430,14 +402,12 @@ jwt: token rejected
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_audience mobile;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -457,14 +427,12 @@ jwt: token rejected (audience): token audience "api" names none of the accepted 
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_audience mobile desktop;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -484,14 +452,12 @@ jwt: token rejected (audience): token audience ["web", "api"] names none of the 
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_audience api;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -512,14 +478,12 @@ token: fixtures/tokens/expired-wrong-aud.jwt (aud "web", exp 1000000000)
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_audience api;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -543,14 +507,12 @@ token: fixtures/tokens/role-admin.jwt (role "admin")
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $is_admin;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -577,14 +539,12 @@ token: fixtures/tokens/role-user.jwt (role "user")
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $is_admin;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -610,14 +570,12 @@ jwt: "jwt_require" failed: $is_admin
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $is_admin error=401;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -640,14 +598,12 @@ token: fixtures/tokens/hs256.jwt (no role claim)
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $jwt_claim_role;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -671,14 +627,12 @@ jwt: "jwt_require" failed: $jwt_claim_role
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $jwt_claim_sub $is_admin;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -700,15 +654,13 @@ jwt: "jwt_require" failed: $is_admin
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $jwt_claim_sub error=401;
         jwt_require $is_admin;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -730,14 +682,12 @@ WWW-Authenticate: Bearer realm="protected", error="insufficient_scope"
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_require $is_admin;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -761,15 +711,13 @@ jwt_require
     }
 --- config
     jwt_verify on;
-    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     jwt_require $is_admin;
 
     location = /t {
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -785,7 +733,7 @@ The token is verified (and cached) at /a first, then presented at /b.
 --- config
     jwt_verify on;
     jwt_token $arg_t;
-    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     add_header X-Jwt-Error $jwt_error always;
 
     location = /a {
@@ -796,10 +744,6 @@ The token is verified (and cached) at /a first, then presented at /b.
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> other.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request eval
@@ -816,7 +760,7 @@ The token is verified (and cached) at /a first, then presented at /b.
 --- config
     jwt_verify on;
     jwt_token $arg_t;
-    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     add_header X-Jwt-Error $jwt_error always;
 
     location = /a {
@@ -827,10 +771,6 @@ The token is verified (and cached) at /a first, then presented at /b.
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> other.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request eval
@@ -847,21 +787,17 @@ The token is verified (and cached) at /a first, then presented at /b.
 --- config
     jwt_verify on;
     jwt_token $arg_t;
-    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     add_header X-Jwt-Error $jwt_error always;
 
     location = /a {
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
     location = /b {
-        jwt_key_file $TEST_NGINX_HTML_DIR/other.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> other.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request eval
@@ -878,7 +814,7 @@ The token is verified (and cached) at /a first, then presented at /b.
 --- config
     jwt_verify on;
     jwt_token $arg_t;
-    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     add_header X-Jwt-Error $jwt_error always;
 
     location = /a {
@@ -889,10 +825,6 @@ The token is verified (and cached) at /a first, then presented at /b.
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> other.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request eval
@@ -909,7 +841,7 @@ The token is verified (and cached) at /a first, then presented at /b.
 --- config
     jwt_verify on;
     jwt_token $arg_t;
-    jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     add_header X-Jwt-Error $jwt_error always;
 
     location = /a {
@@ -920,10 +852,6 @@ The token is verified (and cached) at /a first, then presented at /b.
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> other.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request eval
@@ -940,14 +868,12 @@ ok
     location = /t {
         jwt_verify on;
         jwt_token $arg_t;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         jwt_cache_size 0;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request eval
@@ -964,13 +890,11 @@ ok
     location = /t {
         jwt_verify on;
         jwt_token $arg_t;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request eval

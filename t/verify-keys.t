@@ -4,9 +4,15 @@
 # Keys and tokens: t/fixtures (t/fixtures/make-fixtures re-creates them); tokens are
 # {"sub":"alice","exp":4102444800} unless said otherwise. Each protected location reports
 # $jwt_error in X-Jwt-Error ("always", so it shows on 401 too; empty on success).
+#
+# Keys are read as $TEST_NGINX_FIXTURES/keys/NAME, except where the key file itself is the
+# subject of the block (its trailing bytes, its size, its encoding, its JWK/JWKS layout, a
+# relative path): those blocks carry their key inline.
 use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+use FindBin;
+$ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/fixtures";
 
 no_long_string();
 run_tests();
@@ -111,13 +117,11 @@ X-Jwt-Error: signature
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -138,13 +142,11 @@ jwt: token rejected
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -439,21 +441,11 @@ jwt: token rejected
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/rsa.pub.pem;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> rsa.pem
------BEGIN PUBLIC KEY-----
-MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAvwkITt7GbBAPXsAE14XC
-FFqfFg3bV3t7Y9JsF/BO118q/vxkNkvmiMQ7SXJW8UWzj//vAQAfFaXOZ4mQrX8i
-nqhQjcqRJE/7spNP8y/DII4qCOGmcshthO6sdTFuR2xnGLIKmUkzsW+YFf+J6JMt
-VR+CC2rniaoZnreENAbxbhMomTfdF4YYg098BOahBcYeQhdr/uTIUdFuW/u2jqfn
-9DUR+NT3ArzU9ED4sXkUUlDVSKNmXzaX9Y+sjmOtty0WkZipIEmUu1aHSP8EzE1u
-Usl0hc2+4/QWtIFVAwCsXdaHBsYpI/TErxdRPQjOQfDeu35v5xXbd/x32ROfq7HC
-OwIDAQAB
------END PUBLIC KEY-----
 >>> ok.txt
 ok
 --- request
@@ -474,21 +466,11 @@ jwt: token rejected
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/rsa.pub.pem;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> rsa.pem
------BEGIN PUBLIC KEY-----
-MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAvwkITt7GbBAPXsAE14XC
-FFqfFg3bV3t7Y9JsF/BO118q/vxkNkvmiMQ7SXJW8UWzj//vAQAfFaXOZ4mQrX8i
-nqhQjcqRJE/7spNP8y/DII4qCOGmcshthO6sdTFuR2xnGLIKmUkzsW+YFf+J6JMt
-VR+CC2rniaoZnreENAbxbhMomTfdF4YYg098BOahBcYeQhdr/uTIUdFuW/u2jqfn
-9DUR+NT3ArzU9ED4sXkUUlDVSKNmXzaX9Y+sjmOtty0WkZipIEmUu1aHSP8EzE1u
-Usl0hc2+4/QWtIFVAwCsXdaHBsYpI/TErxdRPQjOQfDeu35v5xXbd/x32ROfq7HC
-OwIDAQAB
------END PUBLIC KEY-----
 >>> ok.txt
 ok
 --- request
@@ -509,21 +491,11 @@ jwt: token rejected
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/rsa.pub.pem;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> rsa.pem
------BEGIN PUBLIC KEY-----
-MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAvwkITt7GbBAPXsAE14XC
-FFqfFg3bV3t7Y9JsF/BO118q/vxkNkvmiMQ7SXJW8UWzj//vAQAfFaXOZ4mQrX8i
-nqhQjcqRJE/7spNP8y/DII4qCOGmcshthO6sdTFuR2xnGLIKmUkzsW+YFf+J6JMt
-VR+CC2rniaoZnreENAbxbhMomTfdF4YYg098BOahBcYeQhdr/uTIUdFuW/u2jqfn
-9DUR+NT3ArzU9ED4sXkUUlDVSKNmXzaX9Y+sjmOtty0WkZipIEmUu1aHSP8EzE1u
-Usl0hc2+4/QWtIFVAwCsXdaHBsYpI/TErxdRPQjOQfDeu35v5xXbd/x32ROfq7HC
-OwIDAQAB
------END PUBLIC KEY-----
 >>> ok.txt
 ok
 --- request
@@ -544,21 +516,11 @@ jwt: token rejected
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/rsa.pub.pem;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> rsa.pem
------BEGIN PUBLIC KEY-----
-MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAvwkITt7GbBAPXsAE14XC
-FFqfFg3bV3t7Y9JsF/BO118q/vxkNkvmiMQ7SXJW8UWzj//vAQAfFaXOZ4mQrX8i
-nqhQjcqRJE/7spNP8y/DII4qCOGmcshthO6sdTFuR2xnGLIKmUkzsW+YFf+J6JMt
-VR+CC2rniaoZnreENAbxbhMomTfdF4YYg098BOahBcYeQhdr/uTIUdFuW/u2jqfn
-9DUR+NT3ArzU9ED4sXkUUlDVSKNmXzaX9Y+sjmOtty0WkZipIEmUu1aHSP8EzE1u
-Usl0hc2+4/QWtIFVAwCsXdaHBsYpI/TErxdRPQjOQfDeu35v5xXbd/x32ROfq7HC
-OwIDAQAB
------END PUBLIC KEY-----
 >>> ok.txt
 ok
 --- request
@@ -579,21 +541,11 @@ jwt: token rejected
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/rsa.pub.pem;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> rsa.pem
------BEGIN PUBLIC KEY-----
-MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAvwkITt7GbBAPXsAE14XC
-FFqfFg3bV3t7Y9JsF/BO118q/vxkNkvmiMQ7SXJW8UWzj//vAQAfFaXOZ4mQrX8i
-nqhQjcqRJE/7spNP8y/DII4qCOGmcshthO6sdTFuR2xnGLIKmUkzsW+YFf+J6JMt
-VR+CC2rniaoZnreENAbxbhMomTfdF4YYg098BOahBcYeQhdr/uTIUdFuW/u2jqfn
-9DUR+NT3ArzU9ED4sXkUUlDVSKNmXzaX9Y+sjmOtty0WkZipIEmUu1aHSP8EzE1u
-Usl0hc2+4/QWtIFVAwCsXdaHBsYpI/TErxdRPQjOQfDeu35v5xXbd/x32ROfq7HC
-OwIDAQAB
------END PUBLIC KEY-----
 >>> ok.txt
 ok
 --- request
@@ -614,16 +566,11 @@ jwt: token rejected
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ec.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/ec256.pub.pem;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> ec.pem
------BEGIN PUBLIC KEY-----
-MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEpirDNOUFJuWz7L8swfVHXtKgyTR4
-c6gXcP7snJDBGpeSskMpAe9SrHwv/j8NozLsusrDo6K+cB7hY2kJOAC3Bg==
------END PUBLIC KEY-----
 >>> ok.txt
 ok
 --- request
@@ -706,17 +653,11 @@ jwt: token rejected
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ec.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/ec384.pub.pem;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> ec.pem
------BEGIN PUBLIC KEY-----
-MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEzjTGTWBVwkJUKkI1i01MPVGMouWepmbN
-IB987aE//H5w1UgG3M8cg4UuYZVI129VMwojUunXGCjA9XtPARQU0gPjG3l+Y5Mj
-mw2iftTN7rx9N1V4MTMiu9jh/CpbJ5pc
------END PUBLIC KEY-----
 >>> ok.txt
 ok
 --- request
@@ -737,18 +678,11 @@ jwt: token rejected
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ec.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/ec521.pub.pem;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> ec.pem
------BEGIN PUBLIC KEY-----
-MIGbMBAGByqGSM49AgEGBSuBBAAjA4GGAAQA2oggLf8m8wbG9OV1T/8Z2T7Ub/zN
-ARX/IuOsvrNOTOXFHHldCz75XqT4k42QoBfcNwWzSkcUUrOVZEAB+KM7xYkB8/QU
-Y30HbV5+PG+CcjGSXD4vb8W+bHd353NxQvZalPJPgiRd5Rr3cPOd9xTCJLPZAA22
-2+I+S8QROjQl4RcrjDo=
------END PUBLIC KEY-----
 >>> ok.txt
 ok
 --- request
@@ -770,16 +704,11 @@ token: fixtures/tokens/es256-der-signature.jwt (openssl's DER ECDSA-Sig-Value)
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ec.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/ec256.pub.pem;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> ec.pem
------BEGIN PUBLIC KEY-----
-MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEpirDNOUFJuWz7L8swfVHXtKgyTR4
-c6gXcP7snJDBGpeSskMpAe9SrHwv/j8NozLsusrDo6K+cB7hY2kJOAC3Bg==
------END PUBLIC KEY-----
 >>> ok.txt
 ok
 --- request
@@ -798,15 +727,11 @@ jwt: token rejected (signature): ES256 signature does not verify with any of 1 c
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ed.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/ed25519.pub.pem;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> ed.pem
------BEGIN PUBLIC KEY-----
-MCowBQYDK2VwAyEA5LgHYOzUVcJ2k+6Za7lLaOdMopvgfcNYL+PXsShty1g=
------END PUBLIC KEY-----
 >>> ok.txt
 ok
 --- request
@@ -856,17 +781,11 @@ jwt: token rejected
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ec.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/ec384.pub.pem;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> ec.pem
------BEGIN PUBLIC KEY-----
-MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEzjTGTWBVwkJUKkI1i01MPVGMouWepmbN
-IB987aE//H5w1UgG3M8cg4UuYZVI129VMwojUunXGCjA9XtPARQU0gPjG3l+Y5Mj
-mw2iftTN7rx9N1V4MTMiu9jh/CpbJ5pc
------END PUBLIC KEY-----
 >>> ok.txt
 ok
 --- request
@@ -1266,16 +1185,12 @@ jwt: token rejected (algorithm): token alg RS384 is not allowed
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/a.key kid=a;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key kid=b;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=a;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key kid=b;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request
@@ -1294,16 +1209,12 @@ ok
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/a.key kid=a;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key kid=b;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=a;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key kid=b;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request
@@ -1322,16 +1233,12 @@ ok
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/a.key kid=a;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key kid=b;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=a;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key kid=b;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request
@@ -1350,16 +1257,12 @@ jwt: token rejected (signature): HS256 signature does not verify with any of 1 c
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/a.key kid=a;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key kid=b;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=a;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key kid=b;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request
@@ -1379,16 +1282,12 @@ token: fixtures/tokens/hs256-other-key.jwt (no kid, signed with the second key)
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/a.key kid=a;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key kid=b;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=a;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key kid=b;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
 >>> ok.txt
 ok
 --- request
@@ -1407,13 +1306,11 @@ ok
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -1434,38 +1331,15 @@ token: fixtures/tokens/hs256-third-key.jwt (signed with a secret in no key file)
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.pem;
-        jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ec.pem;
-        jwt_key_file $TEST_NGINX_HTML_DIR/b.key;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ed.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/rsa.pub.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/ec256.pub.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/ed25519.pub.pem;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> rsa.pem
------BEGIN PUBLIC KEY-----
-MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAvwkITt7GbBAPXsAE14XC
-FFqfFg3bV3t7Y9JsF/BO118q/vxkNkvmiMQ7SXJW8UWzj//vAQAfFaXOZ4mQrX8i
-nqhQjcqRJE/7spNP8y/DII4qCOGmcshthO6sdTFuR2xnGLIKmUkzsW+YFf+J6JMt
-VR+CC2rniaoZnreENAbxbhMomTfdF4YYg098BOahBcYeQhdr/uTIUdFuW/u2jqfn
-9DUR+NT3ArzU9ED4sXkUUlDVSKNmXzaX9Y+sjmOtty0WkZipIEmUu1aHSP8EzE1u
-Usl0hc2+4/QWtIFVAwCsXdaHBsYpI/TErxdRPQjOQfDeu35v5xXbd/x32ROfq7HC
-OwIDAQAB
------END PUBLIC KEY-----
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> ec.pem
------BEGIN PUBLIC KEY-----
-MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEpirDNOUFJuWz7L8swfVHXtKgyTR4
-c6gXcP7snJDBGpeSskMpAe9SrHwv/j8NozLsusrDo6K+cB7hY2kJOAC3Bg==
------END PUBLIC KEY-----
->>> b.key
-another-test-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210-zyxwvu
->>> ed.pem
------BEGIN PUBLIC KEY-----
-MCowBQYDK2VwAyEA5LgHYOzUVcJ2k+6Za7lLaOdMopvgfcNYL+PXsShty1g=
------END PUBLIC KEY-----
 >>> ok.txt
 ok
 --- request
@@ -1486,35 +1360,14 @@ One request per key: HS256, RS256, ES256, EdDSA; and ES384, which no key of the 
     location = /t {
         jwt_verify on;
         jwt_token $arg_t;
-        jwt_key_file $TEST_NGINX_HTML_DIR/a.key;
-        jwt_key_file $TEST_NGINX_HTML_DIR/rsa.pem;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ec.pem;
-        jwt_key_file $TEST_NGINX_HTML_DIR/ed.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/rsa.pub.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/ec256.pub.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/ed25519.pub.pem;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> a.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
->>> rsa.pem
------BEGIN PUBLIC KEY-----
-MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAvwkITt7GbBAPXsAE14XC
-FFqfFg3bV3t7Y9JsF/BO118q/vxkNkvmiMQ7SXJW8UWzj//vAQAfFaXOZ4mQrX8i
-nqhQjcqRJE/7spNP8y/DII4qCOGmcshthO6sdTFuR2xnGLIKmUkzsW+YFf+J6JMt
-VR+CC2rniaoZnreENAbxbhMomTfdF4YYg098BOahBcYeQhdr/uTIUdFuW/u2jqfn
-9DUR+NT3ArzU9ED4sXkUUlDVSKNmXzaX9Y+sjmOtty0WkZipIEmUu1aHSP8EzE1u
-Usl0hc2+4/QWtIFVAwCsXdaHBsYpI/TErxdRPQjOQfDeu35v5xXbd/x32ROfq7HC
-OwIDAQAB
------END PUBLIC KEY-----
->>> ec.pem
------BEGIN PUBLIC KEY-----
-MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEpirDNOUFJuWz7L8swfVHXtKgyTR4
-c6gXcP7snJDBGpeSskMpAe9SrHwv/j8NozLsusrDo6K+cB7hY2kJOAC3Bg==
------END PUBLIC KEY-----
->>> ed.pem
------BEGIN PUBLIC KEY-----
-MCowBQYDK2VwAyEA5LgHYOzUVcJ2k+6Za7lLaOdMopvgfcNYL+PXsShty1g=
------END PUBLIC KEY-----
 >>> ok.txt
 ok
 --- request eval

@@ -12,6 +12,8 @@
 use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+use FindBin;
+$ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/fixtures";
 
 no_long_string();
 run_tests();
@@ -22,13 +24,11 @@ __DATA__
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key kid=k1;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=k1;
         add_header X-Sub "[$jwt_claim_sub]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -47,15 +47,13 @@ ok
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key kid=k1;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=k1;
         add_header X-Uid "[$jwt_claim_uid]" always;
         add_header X-Ratio "[$jwt_claim_ratio]" always;
         add_header X-Exp "[$jwt_claim_exp]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -74,14 +72,12 @@ X-Exp: [4102444800]
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key kid=k1;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=k1;
         add_header X-Admin "[$jwt_claim_admin]" always;
         add_header X-Nothing "[$jwt_claim_nothing]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -99,14 +95,12 @@ X-Nothing: [null]
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key kid=k1;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=k1;
         add_header X-Profile "[$jwt_claim_profile]" always;
         add_header X-Groups "[$jwt_claim_groups]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -124,13 +118,11 @@ X-Groups: [["dev","ops"]]
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key kid=k1;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=k1;
         add_header X-Role "[$jwt_claim_role]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -147,13 +139,11 @@ X-Role: []
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key kid=k1;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=k1;
         add_header X-User-Id "[$jwt_claim_userId]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -170,7 +160,7 @@ X-User-Id: [camel-case]
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key kid=k1;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=k1;
         add_header X-Alg "[$jwt_header_alg]" always;
         add_header X-Typ "[$jwt_header_typ]" always;
         add_header X-Kid "[$jwt_header_kid]" always;
@@ -178,8 +168,6 @@ X-User-Id: [camel-case]
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -200,13 +188,11 @@ token: fixtures/tokens/payload.jwt (claims {"sub":"alice","exp":4102444800,"aud"
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Payload "[$jwt_payload]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -223,13 +209,11 @@ X-Payload: [{"aud":"api","exp":4102444800,"sub":"alice"}]
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key kid=k1;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=k1;
         add_header X-Jwt-Error "[$jwt_error]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -246,13 +230,11 @@ X-Jwt-Error: []
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key kid=k1;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=k1;
         add_header X-Jwt-Error "[$jwt_error]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -268,7 +250,7 @@ token: fixtures/tokens/expired.jwt ({"sub":"alice","exp":1000000000})
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Sub "[$jwt_claim_sub]" always;
         add_header X-Alg "[$jwt_header_alg]" always;
         add_header X-Payload "[$jwt_payload]" always;
@@ -276,8 +258,6 @@ token: fixtures/tokens/expired.jwt ({"sub":"alice","exp":1000000000})
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -296,14 +276,12 @@ X-Jwt-Error: [expired]
 === TEST 12: without jwt_verify: a valid token fills the variables, and the request is served
 --- config
     location = /t {
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key kid=k1;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=k1;
         add_header X-Sub "[$jwt_claim_sub]" always;
         add_header X-Jwt-Error "[$jwt_error]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -324,14 +302,12 @@ jwt: token rejected
 === TEST 13: without jwt_verify: an invalid token leaves the claims empty, sets $jwt_error, and is served
 --- config
     location = /t {
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Sub "[$jwt_claim_sub]" always;
         add_header X-Jwt-Error "[$jwt_error]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -352,14 +328,12 @@ jwt: token rejected
 === TEST 14: without jwt_verify: no token
 --- config
     location = /t {
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key kid=k1;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=k1;
         add_header X-Sub "[$jwt_claim_sub]" always;
         add_header X-Jwt-Error "[$jwt_error]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -401,15 +375,13 @@ X-Jwt-Error: []
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key kid=k1;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=k1;
         add_header X-Roles "[$roles]" always;
         add_header X-Name "[$profile_name]" always;
         add_header X-Top "[$top]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -433,13 +405,11 @@ X-Top: [alice]
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key kid=k1;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=k1;
         add_header X-Nowhere "[$nowhere]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -461,13 +431,11 @@ X-Nowhere: []
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key kid=k1;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=k1;
         add_header X-Roles "[$roles]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -484,16 +452,13 @@ X-Roles: []
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         proxy_set_header X-User $jwt_claim_sub;
         proxy_pass http://127.0.0.1:$server_port/backend;
     }
     location = /backend {
         return 200 "X-User: [$http_x_user]\n";
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- request
 GET /t
 --- more_headers
@@ -508,16 +473,13 @@ X-User: [alice]
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         proxy_set_header X-User $jwt_claim_sub;
         proxy_pass http://127.0.0.1:$server_port/backend;
     }
     location = /backend {
         return 200 "X-User: [$http_x_user]\n";
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- request
 GET /t
 --- more_headers
@@ -533,16 +495,13 @@ X-User: [alice]
 --- config
     location = /t {
         jwt_verify off;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         proxy_set_header X-User $jwt_claim_sub;
         proxy_pass http://127.0.0.1:$server_port/backend;
     }
     location = /backend {
         return 200 "X-User: [$http_x_user]\n";
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- request
 GET /t
 --- more_headers
@@ -563,13 +522,11 @@ X-User: []
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key kid=k1;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=k1;
         add_header X-Level "[$level]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -588,13 +545,11 @@ X-Level: [answer]
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key kid=k1;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key kid=k1;
         access_log logs/access.log jwt;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -613,13 +568,11 @@ jwt sub=[alice] kid=[k1] error=[]
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         access_log logs/access.log jwt;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -637,13 +590,11 @@ jwt sub=[-] error=[expired]
     location = /t {
         jwt_verify on;
         jwt_token $cookie_token;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error "[$jwt_error]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -663,13 +614,11 @@ ok
     location = /t {
         jwt_verify on;
         jwt_token $cookie_token;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error "[$jwt_error]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -688,13 +637,11 @@ WWW-Authenticate: Bearer realm="protected"
     location = /t {
         jwt_verify on;
         jwt_token $arg_access_token;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error "[$jwt_error]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -712,13 +659,11 @@ ok
     location = /t {
         jwt_verify on;
         jwt_token $arg_access_token;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error "[$jwt_error]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -735,13 +680,11 @@ WWW-Authenticate: Bearer realm="protected", error="invalid_token"
     location = /t {
         jwt_verify on;
         jwt_token $http_x_token;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         add_header X-Jwt-Error "[$jwt_error]" always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
 --- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 >>> ok.txt
 ok
 --- request
@@ -759,7 +702,7 @@ token: fixtures/tokens/crlf-claim.jwt (claims {"sub":"alice","name":"x\r\nX-Inje
 --- config
     location = /t {
         jwt_verify on;
-        jwt_key_file $TEST_NGINX_HTML_DIR/jwt.key;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         proxy_set_header X-Name $jwt_claim_name;
         add_header X-Name $jwt_claim_name;
         proxy_pass http://127.0.0.1:$server_port/backend;
@@ -767,9 +710,6 @@ token: fixtures/tokens/crlf-claim.jwt (claims {"sub":"alice","name":"x\r\nX-Inje
     location = /backend {
         return 200 "X-Injected=[$http_x_injected]\n";
     }
---- user_files
->>> jwt.key
-ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
 --- request
 GET /t
 --- more_headers
