@@ -5,7 +5,7 @@
 #
 # A few blocks play the application with a stream server that answers every connection with
 # fixed bytes ($TEST_NGINX_RAND_PORT_1), for answers nginx's http module would not produce.
-# Behaviours that look wrong are in t/fixtures/login/known-bugs.t (not part of the suite).
+# Cut-off, compressed and oversized answers are in t/login-hardening.t.
 #
 # Key: t/fixtures/login/hmac.key, read as $TEST_NGINX_FIXTURES/login/hmac.key.
 use Test::Nginx::Socket 'no_plan';
@@ -1042,7 +1042,7 @@ POST /backend
 === TEST 36: an application that compresses for clients that ask: Accept-Encoding cleared, a token
 The subrequest carries the client's headers, Accept-Encoding included; the authenticator
 location clears it so that the application answers plain JSON (see
-t/fixtures/login/known-bugs.t TEST 3 for what happens otherwise).
+t/login-hardening.t TEST 3 for what happens otherwise: 502 naming this fix).
 --- config
     location = /login {
         jwt_login /authenticate;
