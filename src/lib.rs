@@ -1,8 +1,10 @@
 //! `ngx_http_jwt_module`: JWT verification (`jwt_verify`) and issuance (`jwt_login`) for nginx.
 //!
-//! This file holds the module statics and registration only. Directives live in [`conf`], the
-//! access-phase handler in [`access`], the login content handler in [`login`], variables in
-//! [`variables`]. Every JWT rule lives in the `jwt-core` crate, which knows nothing of nginx.
+//! This file holds the module statics and registration: the directive table (each row names
+//! the function that reads the directive), the module context and the access-phase hook.
+//! Configuration lives in [`conf`], the access-phase handler in [`access`], `jwt_login` in
+//! [`login`], variables in [`variables`], a request's verification results in
+//! [`verification`]. Every JWT rule lives in the `jwt-core` crate, which knows nothing of nginx.
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![deny(clippy::undocumented_unsafe_blocks)]

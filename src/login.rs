@@ -9,6 +9,11 @@
 //!    more than once, only the first call counts);
 //! 4. [`resume`] runs in the parent once the subrequest is over: a 200 JSON object becomes a
 //!    signed token, anything else passes through.
+//!
+//! The exchange's state ([`LoginState`]) is attached to the request (see
+//! [`crate::request_local`]). Reading the body, the subrequest and finalizing use nginx's C
+//! calls directly: ngx 0.5's `Request::subrequest` sends a header-only subrequest with a faked
+//! body, and it has no wrapper for reading the client body or finalizing a request.
 
 use std::ffi::c_void;
 use std::ptr;
