@@ -31,7 +31,7 @@ COPY --from=nginx-flags /nginx-configure-args /usr/src/nginx-configure-args
 WORKDIR /usr/src/ngx-jwt
 COPY . .
 # scripts/build-for-nginx: ./configure --with-compat <the image's flags>, then
-# NGINX_BUILD_DIR=<src>/objs cargo build --release --no-default-features -p ngx-jwt.
+# NGINX_BUILD_DIR=<src>/objs cargo build --release --no-default-features --features export-modules.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/usr/src/ngx-jwt/target \
     eval "set -- $(cat /usr/src/nginx-configure-args)" \

@@ -4,7 +4,8 @@
 //! 1. pass nginx's feature/os/version cfg flags on to the module (as ngx's own build script does),
 //! 2. record where the nginx this module is built for lives, in
 //!    `target/<profile>/ngx-jwt-build.env`, so tests and scripts never glob hashed
-//!    `target/**/nginx-sys-*/` directories.
+//!    `target/**/nginx-sys-*/` directories (only for the cdylib: not in nginx's own build,
+//!    see `config`, which builds without the `export-modules` feature).
 
 use std::env;
 use std::fs;
@@ -14,6 +15,11 @@ const BUILD_ENV_FILE: &str = "ngx-jwt-build.env";
 
 fn main() {
     forward_nginx_cfg();
+    // Without `export-modules` nginx's own build (`config`) is linking the crate as a static
+    // library, possibly in the same target directory as the cdylib: leave the cdylib's record.
+    if env::var_os("CARGO_FEATURE_EXPORT_MODULES").is_none() {
+        return;
+    }
     if let Err(e) = export_nginx_paths() {
         println!("cargo::warning=could not record the nginx build paths: {e}");
     }
