@@ -23,3 +23,30 @@ pub const CACHE_SIZE: usize = 1024;
 
 /// `jwt_realm`: the realm of the `WWW-Authenticate: Bearer` challenge.
 pub const REALM: &str = "protected";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{IssuePolicy, VerifyPolicy};
+
+    #[test]
+    fn the_policies_default_to_these() {
+        let verify = VerifyPolicy::default();
+        assert_eq!(verify.max_token_len, MAX_TOKEN_LEN);
+        assert_eq!(verify.require_exp, REQUIRE_EXP);
+        assert_eq!(verify.leeway, LEEWAY);
+        assert_eq!(IssuePolicy::default().ttl, TOKEN_TTL);
+        // The documented values, so that a change here is deliberate.
+        assert_eq!(
+            (
+                MAX_TOKEN_LEN,
+                REQUIRE_EXP,
+                LEEWAY,
+                TOKEN_TTL,
+                CACHE_SIZE,
+                REALM
+            ),
+            (8192, true, 0, 3600, 1024, "protected")
+        );
+    }
+}

@@ -43,7 +43,9 @@ use crate::token::NumericDate;
 /// How `jwt_login` shapes the tokens it issues.
 #[derive(Clone, Debug)]
 pub struct IssuePolicy {
-    /// Lifetime in seconds (an authenticator `exp` may shorten it).
+    /// Lifetime in seconds (an authenticator `exp` may shorten it). Must be
+    /// at least 1: with 0 every token would be expired when issued (the glue
+    /// refuses `jwt_token_ttl 0` at configuration time).
     pub ttl: u64,
     /// `iss` to set; `None` leaves the authenticator's.
     pub issuer: Option<String>,

@@ -11,9 +11,10 @@
 //!   and a valid token with any single bit flipped never verifies.
 //!
 //! The coverage-guided fuzzer in fuzz/ explores the same entry points for
-//! longer; these run on every `cargo test` and shrink failures to a minimal
-//! case. proptest keeps no regression files here (no `fork`/persistence):
-//! a shrunk failure is turned into an ordinary unit test next to its module.
+//! longer; these run on every `cargo test` and shrink a failure to a minimal
+//! case, which proptest saves under `proptest-regressions/` and replays first
+//! on later runs (commit that file, and better still turn the case into an
+//! ordinary unit test next to its module).
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -34,6 +35,12 @@ const NOW: u64 = 1_700_000_000;
 /// not flake, and far below what a quadratic or exponential blow-up on the
 /// generated sizes would take.
 const LIMIT: Duration = Duration::from_secs(1);
+
+/// The arbitrary-input properties cost microseconds a case: four times the
+/// default case count still keeps the whole file around a second.
+fn robustness() -> Config {
+    Config::with_cases(1024)
+}
 
 fn bounded<T>(what: &str, f: impl FnOnce() -> T) -> T {
     let start = Instant::now();
@@ -114,8 +121,13 @@ fn all_algorithms() -> &'static Ring {
                 (alg, key)
             })
             .collect();
+        // Random claims can make a large token; size is not under test.
+        let policy = VerifyPolicy {
+            max_token_len: 1 << 20,
+            ..VerifyPolicy::default()
+        };
         let verifier = Verifier::new(
-            VerifyPolicy::default(),
+            policy,
             ring(&[
                 hs.clone(),
                 rsa.clone(),
@@ -148,6 +160,11 @@ fn valid_tokens() -> &'static Vec<Vec<u8>> {
 }
 
 fn hs_verifier(policy: VerifyPolicy) -> (Key, Verifier) {
+    // Random claims can make a large token; size is not under test.
+    let policy = VerifyPolicy {
+        max_token_len: 1 << 20,
+        ..policy
+    };
     let key = secret(32, b'p', None);
     let v = Verifier::new(policy, ring(std::slice::from_ref(&key)), 0).unwrap();
     (key, v)
@@ -156,6 +173,7 @@ fn hs_verifier(policy: VerifyPolicy) -> (Key, Verifier) {
 // ---- JWS compact serialization (token.rs) ----------------------------------------
 
 proptest! {
+    #![proptest_config(robustness())]
     #[test]
     fn split_finds_exactly_two_dots(token in token_like(64)) {
         let dots = token.iter().filter(|&&b| b == b'.').count();
@@ -507,6 +525,7 @@ fn parse_der_every_way(der: &[u8]) {
 }
 
 proptest! {
+    #![proptest_config(robustness())]
     #[test]
     fn der_reader_never_overreads(data in bytes(300)) {
         use crate::der::{outer_sequence, Reader};
@@ -632,6 +651,7 @@ fn pem_fragments() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
+    #![proptest_config(robustness())]
     #[test]
     fn pem_splitter_never_panics(text in prop_oneof![bytes(300), pem_fragments()]) {
         bounded("pem", || {
@@ -762,6 +782,7 @@ fn jwk_text() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
+    #![proptest_config(robustness())]
     #[test]
     fn jwk_parsing_never_panics(text in jwk_text(), kid in proptest::option::of("[a-z]{1,3}")) {
         bounded("jwk", || {
@@ -909,6 +930,7 @@ fn cookie_param() -> impl Strategy<Value = String> {
 }
 
 proptest! {
+    #![proptest_config(robustness())]
     #[test]
     fn cookie_parser_never_panics_and_never_injects(
         name in prop_oneof!["[A-Za-z0-9_.-]{1,12}", any::<String>()],

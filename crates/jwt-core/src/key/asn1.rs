@@ -4,6 +4,10 @@
 //! The structure is read here to learn the key type, curve and RSA size (for
 //! precise errors); the backend then builds its key objects from the same DER
 //! (or from the components read here) and validates them fully.
+//!
+//! Hand-written on the small DER cursor in der.rs (see there for why no
+//! ASN.1 crate); only the fields needed to pick the backend constructor and
+//! to explain a refusal are read.
 
 use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 

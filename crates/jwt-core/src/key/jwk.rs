@@ -9,6 +9,12 @@
 //! should be usable as downloaded. A key counts as an encryption key when its
 //! `use` is not `"sig"` or its `alg` is a JWE key-management algorithm. A set
 //! left with no signature key is an error.
+//!
+//! The JSON is serde_json's; the members are read by hand rather than through
+//! a JWK crate or derived structs so that every problem is reported with its
+//! location ("JWKS key #2 (kid \"abc\")") and the fix, encryption keys can be
+//! skipped instead of failing the whole set, and private components go
+//! straight into aws-lc key objects. Fuzzed and property-tested.
 
 use aws_lc_rs::rsa::{KeyPairComponents, PublicKeyComponents};
 use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};

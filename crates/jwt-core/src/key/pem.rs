@@ -1,5 +1,12 @@
 //! PEM armor (RFC 7468): find the blocks, decode their base64, and hand the
 //! DER to the parser its label calls for.
+//!
+//! Hand-written rather than taken from the `pem` crate because the rules that
+//! matter here are this module's own: text around blocks is ignored (as
+//! `openssl x509 -text` output and "Bag Attributes" put it there), RFC 1421
+//! headers reveal a legacy encrypted key (reported as such, with the fix),
+//! and errors must say what is wrong without quoting key material. The base64
+//! itself is the `base64` crate's. Fuzzed and property-tested.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
