@@ -499,7 +499,7 @@ qr/\[error\] .*jwt_login: authenticator answered 200 but its response was not re
 
 
 
-=== TEST 19: the same 20 KB answer with subrequest_output_buffer_size 32k: 200
+=== TEST 19: a 5 KB answer with subrequest_output_buffer_size 32k: 200, a token of about 7 KB
 --- config
     location = /login {
         jwt_login /authenticate;
@@ -519,13 +519,13 @@ qr/\[error\] .*jwt_login: authenticator answered 200 but its response was not re
     }
 --- user_files eval
 ">>> big.json
-{\"sub\":\"alice\",\"pad\":\"" . ("a" x 20480) . "\"}
+{\"sub\":\"alice\",\"pad\":\"" . ("a" x 5000) . "\"}
 "
 --- request
 POST /login
 user=alice&password=secret
 --- error_code: 200
---- response_body_like: ^\{"token":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9\.eyJ[A-Za-z0-9_-]{27000,}\.[A-Za-z0-9_-]{43}","token_type":"Bearer","expires_in":3600\}$
+--- response_body_like: ^\{"token":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9\.eyJ[A-Za-z0-9_-]{6600,}\.[A-Za-z0-9_-]{43}","token_type":"Bearer","expires_in":3600\}$
 --- no_error_log
 [error]
 [alert]
@@ -1221,5 +1221,39 @@ POST /login
 user=alice&password=secret
 --- error_code: 200
 --- response_body_like: ^\{"token":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}","token_type":"Bearer","expires_in":3600\}$
+--- no_error_log
+[alert]
+
+
+
+=== TEST 42: a 20 KB answer that fits subrequest_output_buffer_size 32k, but the token would be over the 8192 bytes jwt_verify accepts: 502
+--- config
+    location = /login {
+        jwt_login /authenticate;
+        jwt_key_file $TEST_NGINX_FIXTURES/login/hmac.key;
+    }
+    location = /authenticate {
+        internal;
+        subrequest_output_buffer_size 32k;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+        proxy_method GET;
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+    }
+    location = /backend {
+        default_type application/json;
+        alias $TEST_NGINX_HTML_DIR/big.json;
+    }
+--- user_files eval
+">>> big.json
+{\"sub\":\"alice\",\"pad\":\"" . ("a" x 20480) . "\"}
+"
+--- request
+POST /login
+user=alice&password=secret
+--- error_code: 502
+--- response_body_unlike: token
+--- error_log eval
+qr/\[error\] .*jwt_login: the token would be \d+ bytes, more than the 8192 that jwt_verify accepts: the authenticator's claims are too big; no token issued/
 --- no_error_log
 [alert]

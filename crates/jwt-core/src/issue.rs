@@ -113,13 +113,19 @@ pub enum IssueError {
     )]
     NbfNotNumeric,
 
+    #[error(
+        "the token would be {len} bytes, more than the {max} that jwt_verify accepts: \
+         the authenticator's claims are too big"
+    )]
+    TooLarge { len: usize, max: usize },
+
     #[error("could not sign the token: {0}")]
     Sign(String),
 }
 
 impl IssueError {
     /// One of "empty", "invalid_json", "not_object", "exp_not_in_future",
-    /// "nbf_not_numeric", "sign".
+    /// "nbf_not_numeric", "too_large", "sign".
     pub fn code(&self) -> &'static str {
         match self {
             IssueError::Empty => "empty",
@@ -127,6 +133,7 @@ impl IssueError {
             IssueError::NotObject => "not_object",
             IssueError::ExpNotInFuture { .. } => "exp_not_in_future",
             IssueError::NbfNotNumeric => "nbf_not_numeric",
+            IssueError::TooLarge { .. } => "too_large",
             IssueError::Sign(_) => "sign",
         }
     }
@@ -238,6 +245,13 @@ impl Signer {
             .ok_or_else(|| IssueError::Sign(format!("the crypto library failed ({})", self.alg)))?;
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+        // Never hand out a token that jwt_verify would refuse (`too_large`).
+        if token.len() > defaults::MAX_TOKEN_LEN {
+            return Err(IssueError::TooLarge {
+                len: token.len(),
+                max: defaults::MAX_TOKEN_LEN,
+            });
+        }
         Ok(IssuedToken {
             token,
             expires_in: expires_at.saturating_sub(now),

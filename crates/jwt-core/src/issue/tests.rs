@@ -461,3 +461,30 @@ fn signer_is_shareable() {
     shareable::<IssuedToken>();
     shareable::<IssueError>();
 }
+
+#[test]
+fn a_token_jwt_verify_would_refuse_as_too_large_is_not_issued() {
+    let keys = [secret(32, 1, None)];
+    let s = signer(&keys, None);
+    let claims_with = |n: usize| format!(r#"{{"sub":"{}"}}"#, "a".repeat(n));
+    // Just under the limit: issued, and it verifies.
+    let mut n = 5000;
+    let mut last_ok = None;
+    while let Ok(issued) = s.issue(claims_with(n).as_bytes(), &IssuePolicy::default(), NOW) {
+        last_ok = Some(issued);
+        n += 1;
+    }
+    let last_ok = last_ok.expect("some size under the limit issues a token");
+    assert!(last_ok.token.len() <= defaults::MAX_TOKEN_LEN);
+    assert!(verify(&keys, &last_ok.token).is_ok());
+    // One more byte of claims: refused, naming both sizes.
+    let err = s
+        .issue(claims_with(n).as_bytes(), &IssuePolicy::default(), NOW)
+        .unwrap_err();
+    assert!(
+        matches!(err, IssueError::TooLarge { max: 8192, .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.code(), "too_large");
+    assert!(err.to_string().contains("8192"), "{err}");
+}
