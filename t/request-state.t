@@ -1121,3 +1121,94 @@ X-Jwt-Error:
 WWW-Authenticate: Bearer realm="protected", error="insufficient_scope"
 --- error_log eval
 qr/"jwt_require" failed\b.*\$is_admin\b/
+
+
+=== TEST 31: auth_request: its subrequest reads $jwt_claim_sub with its own ring (A, Authorization); the location decides on the cookie token it verifies (B)
+Requests (Authorization / cookie t): 1. ring-a-admin (alice) / ring-b-admin (bob, admin): 200,
+the authorizer saw alice, X-Sub is the location's bob; 2. ring-a-admin / ring-b-plain: 403 from
+jwt_require (bob has no admin claim; alice's admin claim read by the subrequest counts for
+nothing); 3. ring-a-mallory / ring-b-admin: 403 from the authorizer, which only lets alice in.
+--- config
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
+
+    location = /x {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
+        jwt_token $cookie_t;
+        jwt_require $jwt_claim_admin;
+        auth_request /auth;
+        add_header X-Sub $jwt_claim_sub always;
+        alias $TEST_NGINX_HTML_DIR/ok.txt;
+    }
+    location = /auth {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/authorizer;
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+        proxy_set_header X-Sub $jwt_claim_sub;
+    }
+    location = /authorizer {
+        if ($http_x_sub != "alice") {
+            return 403;
+        }
+        return 204;
+    }
+--- user_files
+>>> ok.txt
+ok
+--- request eval
+["GET /x", "GET /x", "GET /x"]
+--- more_headers eval
+["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImFkbWluIjp0cnVlLCJleHAiOjQxMDI0NDQ4MDB9.yzYcIpfIk72PAnPTjd23b4H_LSFomsPp8efdnnb25D8\nCookie: t=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJhZG1pbiI6dHJ1ZSwiZXhwIjo0MTAyNDQ0ODAwfQ.rWs9hcGzbkLZoIBeQ2bGsMrwjHpRAh9f-EfhHrGDQgE",
+ "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImFkbWluIjp0cnVlLCJleHAiOjQxMDI0NDQ4MDB9.yzYcIpfIk72PAnPTjd23b4H_LSFomsPp8efdnnb25D8\nCookie: t=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJleHAiOjQxMDI0NDQ4MDB9.zvsSTyASTJuE0xojugaguPjEFMd4hz9O7RPokGIiJRA",
+ "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJtYWxsb3J5IiwiZXhwIjo0MTAyNDQ0ODAwfQ.bhYPLaeUUiIx4hpCgxqL4J08NqNkVNe4x6HDX6olMZk\nCookie: t=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJhZG1pbiI6dHJ1ZSwiZXhwIjo0MTAyNDQ0ODAwfQ.rWs9hcGzbkLZoIBeQ2bGsMrwjHpRAh9f-EfhHrGDQgE"]
+--- error_code eval
+[200, 403, 403]
+--- response_headers eval
+["X-Sub: bob", "X-Sub: bob", "X-Sub: bob"]
+
+
+
+=== TEST 32: auth_request: a map over a claim that the authorizer subrequest reads under ring A never satisfies the location's jwt_require (ring B)
+Subrequests share the main request's cache of variable values. The module's access check runs
+before auth_request's (a dynamic module's handler is registered after the built-in ones, and
+nginx runs a phase's handlers last-registered first), so it computes $is_admin from the
+location's own token; were the order reversed, the read under ring A would make it refuse the
+cached value instead. Either way: 1. ring-a-admin / ring-b-plain: 403; 2. ring-a-admin /
+ring-b-admin: 200.
+--- http_config
+    map $jwt_claim_admin $is_admin {
+        true    1;
+        default 0;
+    }
+--- config
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
+
+    location = /x {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac-other.key;
+        jwt_token $cookie_t;
+        jwt_require $is_admin;
+        auth_request /auth;
+        alias $TEST_NGINX_HTML_DIR/ok.txt;
+    }
+    location = /auth {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/authorizer;
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+        proxy_set_header X-Admin $is_admin;
+    }
+    location = /authorizer {
+        return 204;
+    }
+--- user_files
+>>> ok.txt
+ok
+--- request eval
+["GET /x", "GET /x"]
+--- more_headers eval
+["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImFkbWluIjp0cnVlLCJleHAiOjQxMDI0NDQ4MDB9.yzYcIpfIk72PAnPTjd23b4H_LSFomsPp8efdnnb25D8\nCookie: t=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJleHAiOjQxMDI0NDQ4MDB9.zvsSTyASTJuE0xojugaguPjEFMd4hz9O7RPokGIiJRA",
+ "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImFkbWluIjp0cnVlLCJleHAiOjQxMDI0NDQ4MDB9.yzYcIpfIk72PAnPTjd23b4H_LSFomsPp8efdnnb25D8\nCookie: t=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJhZG1pbiI6dHJ1ZSwiZXhwIjo0MTAyNDQ0ODAwfQ.rWs9hcGzbkLZoIBeQ2bGsMrwjHpRAh9f-EfhHrGDQgE"]
+--- error_code eval
+[403, 200]
