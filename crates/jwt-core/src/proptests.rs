@@ -1,4 +1,5 @@
-//! Property tests (proptest) of every hand-written parser and rule.
+//! Property tests (proptest) of every hand-written parser and rule. One file for all of them
+//! (over 600 lines) so that the strategies that shape inputs are shared.
 //!
 //! Three kinds of property:
 //! * **robustness**: any input (arbitrary bytes, or inputs shaped to get past

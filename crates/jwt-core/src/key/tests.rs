@@ -1,3 +1,6 @@
+//! Unit tests of key files: every format (PEM, DER kinds, X.509, JWK, JWKS, raw secrets), every
+//! refusal with its message. Long because each format and refusal has its own test.
+
 use super::*;
 use crate::test_support::{fixture, key, ring, secret};
 use Algorithm::*;

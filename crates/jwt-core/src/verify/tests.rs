@@ -1,3 +1,7 @@
+//! Unit tests of verification, one function per rule (RFC 7515 / 7519 / 8725 vectors, every
+//! error code, the algorithm and key-family matrix). Long because the rules are many and each
+//! test stays self-contained; split by rule further only if a group outgrows its section.
+
 use super::*;
 use crate::test_support::{b64, fixture, generated_key, key, ring, secret, signed, unsigned};
 use crate::{load_keys, Key};

@@ -1,4 +1,5 @@
-//! The Test::Base data format used by Test::Nginx `.t` files.
+//! The Test::Base data format used by Test::Nginx `.t` files. A little over 600 lines: the
+//! section rules are one table and its unit tests, which read best together.
 //!
 //! A file is a Perl preamble, a `__DATA__` (or `__END__`) line, then blocks. A block starts
 //! with a line `=== name`; its sections start with lines `--- name [filters]` or the one-line
