@@ -16,6 +16,7 @@ use std::cell::OnceCell;
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
+use jwt_core::bearer::Challenges;
 use jwt_core::{
     defaults, Algorithm, IssuePolicy, KeyRing, LoginCookie, Signer, SignerError, Verifier,
     VerifyPolicy,
@@ -143,24 +144,6 @@ pub struct JwtLocConf {
     pub issue_policy: Option<IssuePolicy>,
     /// `Bearer realm="..."` without and with `error="invalid_token"` / `"insufficient_scope"`.
     pub challenge: Challenges,
-}
-
-#[derive(Clone, Default)]
-pub struct Challenges {
-    pub no_token: String,
-    pub invalid_token: String,
-    pub insufficient_scope: String,
-}
-
-impl Challenges {
-    fn for_realm(realm: &str) -> Challenges {
-        let base = format!("Bearer realm=\"{realm}\"");
-        Challenges {
-            invalid_token: format!("{base}, error=\"invalid_token\""),
-            insufficient_scope: format!("{base}, error=\"insufficient_scope\""),
-            no_token: base,
-        }
-    }
 }
 
 type ConfResult = Result<(), (ConfSite, String)>;

@@ -23,9 +23,48 @@ pub fn bearer_token(value: &[u8]) -> Option<&[u8]> {
     (!token.is_empty()).then_some(token)
 }
 
+/// The `WWW-Authenticate` challenges of a realm (RFC 6750 §3), rendered once at
+/// configuration time: without an error code for a request that carried no token (§3.1: no
+/// error information then), `invalid_token` for a token that failed, `insufficient_scope` for
+/// a valid token that a `jwt_require` rule refused.
+///
+/// The realm is written inside a quoted-string; the directive refuses realms with quotes,
+/// backslashes or control characters, so it needs no escaping here.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Challenges {
+    pub no_token: String,
+    pub invalid_token: String,
+    pub insufficient_scope: String,
+}
+
+impl Challenges {
+    pub fn for_realm(realm: &str) -> Challenges {
+        let base = format!("Bearer realm=\"{realm}\"");
+        Challenges {
+            invalid_token: format!("{base}, error=\"invalid_token\""),
+            insufficient_scope: format!("{base}, error=\"insufficient_scope\""),
+            no_token: base,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn challenges_follow_rfc_6750() {
+        let c = Challenges::for_realm("api");
+        assert_eq!(c.no_token, r#"Bearer realm="api""#);
+        assert_eq!(
+            c.invalid_token,
+            r#"Bearer realm="api", error="invalid_token""#
+        );
+        assert_eq!(
+            c.insufficient_scope,
+            r#"Bearer realm="api", error="insufficient_scope""#
+        );
+    }
 
     #[test]
     fn scheme_is_case_insensitive() {
