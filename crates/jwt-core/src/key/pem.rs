@@ -1,12 +1,20 @@
 //! PEM armor (RFC 7468): find the blocks, decode their base64, and hand the
 //! DER to the parser its label calls for.
 //!
-//! Hand-written rather than taken from the `pem` crate because the rules that
-//! matter here are this module's own: text around blocks is ignored (as
-//! `openssl x509 -text` output and "Bag Attributes" put it there), RFC 1421
-//! headers reveal a legacy encrypted key (reported as such, with the fix),
-//! and errors must say what is wrong without quoting key material. The base64
-//! itself is the `base64` crate's. Fuzzed and property-tested.
+//! Hand-written rather than taken from the `pem` or `pem-rfc7468` crate
+//! because the rules that matter here are this module's own: text around
+//! blocks is ignored (as `openssl x509 -text` output and "Bag Attributes" put
+//! it there), RFC 1421 headers reveal a legacy encrypted key (reported as
+//! such, with the fix), and errors must say what is wrong without quoting key
+//! material. The base64 itself is the `base64` crate's. Measured against a
+//! `pem-rfc7468` 1.0 prototype (with RustCrypto DER; numbers at the top of
+//! der.rs): it decodes one block per call and refuses text after it, so the
+//! block scan stays here anyway; its strict grammar refused base64 that
+//! OpenSSL reads (76-column lines with `decode_vec`, a `==` on its own line);
+//! and it reported the legacy encrypted key as "PEM Base64 error: invalid
+//! Base64 encoding" (or "PEM headers disallowed by RFC7468") instead of
+//! saying it is encrypted and how to decrypt it; it also adds `base64ct`, a
+//! second base64. Fuzzed and property-tested.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
