@@ -30,25 +30,44 @@ pub type MainDirective = fn(&mut ngx_conf_t, &mut JwtMainConf) -> Outcome;
 // The directive's function travels in the command's `post` field, which nginx leaves to the
 // setter (its own setters use it for post-processing hooks; ours are the only readers).
 
+/// A row for a directive that writes the location-level conf (at any level it may appear).
 pub const fn loc(name: ngx_str_t, flags: u32, directive: LocDirective) -> ngx_command_t {
-    ngx_command_t {
+    row(
         name,
-        type_: flags as ngx_uint_t,
-        set: Some(set_loc),
-        conf: NGX_HTTP_LOC_CONF_OFFSET,
-        offset: 0,
-        post: directive as *mut c_void,
-    }
+        flags,
+        set_loc,
+        NGX_HTTP_LOC_CONF_OFFSET,
+        directive as *mut c_void,
+    )
 }
 
+/// A row for a directive that writes the `http`-level main conf.
 pub const fn main(name: ngx_str_t, flags: u32, directive: MainDirective) -> ngx_command_t {
+    row(
+        name,
+        flags,
+        set_main,
+        NGX_HTTP_MAIN_CONF_OFFSET,
+        directive as *mut c_void,
+    )
+}
+
+type Setter = unsafe extern "C" fn(*mut ngx_conf_t, *mut ngx_command_t, *mut c_void) -> *mut c_char;
+
+const fn row(
+    name: ngx_str_t,
+    flags: u32,
+    set: Setter,
+    conf: usize,
+    directive: *mut c_void,
+) -> ngx_command_t {
     ngx_command_t {
         name,
         type_: flags as ngx_uint_t,
-        set: Some(set_main),
-        conf: NGX_HTTP_MAIN_CONF_OFFSET,
+        set: Some(set),
+        conf,
         offset: 0,
-        post: directive as *mut c_void,
+        post: directive,
     }
 }
 
