@@ -73,49 +73,47 @@ pub struct LoginTarget {
     pub args: Option<String>,
 }
 
-/// What the directives wrote at one level (`http`, `server` or `location`). One field per
-/// directive, named after it.
-#[derive(Default)]
-pub struct Settings {
-    pub verify: Option<Setting<bool>>,
-    pub key_file: Option<Setting<KeyRing>>,
-    pub algorithms: Option<Setting<Vec<Algorithm>>>,
-    pub token: Option<Setting<TokenValue>>,
-    pub leeway: Option<Setting<u64>>,
-    pub require_exp: Option<Setting<bool>>,
-    pub issuer: Option<Setting<String>>,
-    pub audience: Option<Setting<Vec<String>>>,
-    pub require: Option<Setting<Vec<RequireRule>>>,
-    pub realm: Option<Setting<String>>,
-    pub failure_status: Option<Setting<u16>>,
-    pub login: Option<Setting<LoginTarget>>,
-    pub sign_algorithm: Option<Setting<Algorithm>>,
-    pub token_ttl: Option<Setting<u64>>,
-    pub login_cookie: Option<Setting<LoginCookie>>,
-    pub cache_size: Option<Setting<usize>>,
+/// Declares [`Settings`] with one inherited field per directive and the merge rule that
+/// fills them, so that a new directive is one line here (plus its table row and function).
+macro_rules! inherited_settings {
+    ($($field:ident: $ty:ty),* $(,)?) => {
+        /// What the directives wrote at one level (`http`, `server` or `location`). One field
+        /// per directive, named after it.
+        #[derive(Default)]
+        pub struct Settings {
+            $(pub $field: Option<Setting<$ty>>,)*
+            /// `jwt_login`: a location's content handler, never inherited.
+            pub login: Option<Setting<LoginTarget>>,
+        }
+
+        impl Settings {
+            /// Takes every setting not written at this level from the parent level.
+            fn inherit(&mut self, parent: &Settings, depth: u32) {
+                $(setting::inherit(&mut self.$field, &parent.$field, depth);)*
+            }
+        }
+    };
+}
+
+inherited_settings! {
+    verify: bool,
+    key_file: KeyRing,
+    algorithms: Vec<Algorithm>,
+    token: TokenValue,
+    leeway: u64,
+    require_exp: bool,
+    issuer: String,
+    audience: Vec<String>,
+    require: Vec<RequireRule>,
+    realm: String,
+    failure_status: u16,
+    sign_algorithm: Algorithm,
+    token_ttl: u64,
+    login_cookie: LoginCookie,
+    cache_size: usize,
 }
 
 impl Settings {
-    /// Takes every setting not written at this level from the parent level.
-    fn inherit(&mut self, parent: &Settings, depth: u32) {
-        setting::inherit(&mut self.verify, &parent.verify, depth);
-        setting::inherit(&mut self.key_file, &parent.key_file, depth);
-        setting::inherit(&mut self.algorithms, &parent.algorithms, depth);
-        setting::inherit(&mut self.token, &parent.token, depth);
-        setting::inherit(&mut self.leeway, &parent.leeway, depth);
-        setting::inherit(&mut self.require_exp, &parent.require_exp, depth);
-        setting::inherit(&mut self.issuer, &parent.issuer, depth);
-        setting::inherit(&mut self.audience, &parent.audience, depth);
-        setting::inherit(&mut self.require, &parent.require, depth);
-        setting::inherit(&mut self.realm, &parent.realm, depth);
-        setting::inherit(&mut self.failure_status, &parent.failure_status, depth);
-        // jwt_login is a location's content handler: never inherited.
-        setting::inherit(&mut self.sign_algorithm, &parent.sign_algorithm, depth);
-        setting::inherit(&mut self.token_ttl, &parent.token_ttl, depth);
-        setting::inherit(&mut self.login_cookie, &parent.login_cookie, depth);
-        setting::inherit(&mut self.cache_size, &parent.cache_size, depth);
-    }
-
     /// The settings that make up a verifier, identified by where they were written: two levels
     /// with the same inputs can share one verifier (and its cache of verified tokens).
     fn verifier_inputs(&self) -> [Option<&ConfSite>; 7] {
