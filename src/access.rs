@@ -4,6 +4,8 @@
 //! `auth_basic` combine with it: `NGX_OK` lets the request through, `NGX_DECLINED` means "not
 //! my business", 401/403 deny (nginx's access checker then applies `satisfy`).
 
+use std::sync::Arc;
+
 use jwt_core::require::satisfies;
 use jwt_core::VerifyError;
 use ngx::core::Status;
@@ -11,9 +13,12 @@ use ngx::ffi::{ngx_http_get_flushed_variable, ngx_http_request_t, ngx_int_t, NGX
 use ngx::http::Request;
 
 use crate::conf::{loc_conf, JwtLocConf, RequireRule};
+use crate::key_request::{self, KeyStep};
 use crate::response_headers::push_header_out;
 use crate::variables::module_variable_indexes;
-use crate::verification::{current_key, outcome, read_under_other_key};
+use crate::verification::{
+    current_key, forget_failure, forget_key_failure, outcome, read_under_other_key,
+};
 
 pub unsafe extern "C" fn access_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
     // SAFETY: nginx calls phase handlers with a live request.
@@ -32,9 +37,23 @@ fn check_access(r: &mut Request) -> Status {
     if !conf.verify_enabled() {
         return Status::NGX_DECLINED;
     }
+    if let Some(source) = conf.key_source.as_deref() {
+        if let KeyStep::Return(status) = key_request::prepare(r, source) {
+            return status;
+        }
+        forget_key_failure(r);
+    }
     let log = r.log();
-    match outcome(r) {
-        Some(Ok(_)) => {}
+    let unknown_kid = matches!(outcome(r), Some(Err(e)) if e.is_unknown_kid());
+    if let (true, Some(source)) = (unknown_kid, conf.key_source.as_deref()) {
+        // The provider may have rotated: fetch again (rate-limited), then verify again.
+        if let KeyStep::Return(status) = key_request::refetch_for_unknown_kid(r, source) {
+            forget_failure(r);
+            return status;
+        }
+    }
+    let token = match outcome(r) {
+        Some(Ok(token)) => Arc::clone(token),
         Some(Err(error)) => {
             log_rejection(log, error);
             let challenge = challenge_for(conf, error);
@@ -42,11 +61,21 @@ fn check_access(r: &mut Request) -> Status {
         }
         // Merge guarantees a verifier wherever jwt_verify is on; fail closed regardless.
         None => return Status(ngx::ffi::NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t),
-    }
+    };
     for rule in conf.require_rules() {
         if let Err(unmet) = check_rule(r, rule) {
             ngx::ngx_log_error!(NGX_LOG_INFO, log, "jwt: \"jwt_require\" failed: {unmet}");
             return deny(r, rule.status, &conf.challenge.insufficient_scope);
+        }
+    }
+    for rule in conf.claim_rules() {
+        if let Err(unmet) = rule.check(token.claims()) {
+            ngx::ngx_log_error!(
+                NGX_LOG_INFO,
+                log,
+                "jwt: \"jwt_require_claim {rule}\" failed: {unmet}"
+            );
+            return deny(r, rule.status(), &conf.challenge.insufficient_scope);
         }
     }
     Status::NGX_OK

@@ -15,17 +15,21 @@ use ngx::core::Status;
 use ngx::ffi::{
     ngx_array_push, ngx_command_t, ngx_conf_t, ngx_http_handler_pt, ngx_http_module_t,
     ngx_http_phases_NGX_HTTP_ACCESS_PHASE, ngx_int_t, ngx_module_t, NGX_CONF_1MORE, NGX_CONF_2MORE,
-    NGX_CONF_FLAG, NGX_CONF_TAKE1, NGX_CONF_TAKE12, NGX_HTTP_LOC_CONF, NGX_HTTP_MAIN_CONF,
-    NGX_HTTP_MODULE, NGX_HTTP_SRV_CONF,
+    NGX_CONF_FLAG, NGX_CONF_NOARGS, NGX_CONF_TAKE1, NGX_CONF_TAKE12, NGX_HTTP_LOC_CONF,
+    NGX_HTTP_MAIN_CONF, NGX_HTTP_MODULE, NGX_HTTP_SRV_CONF,
 };
 use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf, NgxHttpCoreModule};
 use ngx::ngx_string;
 
 mod access;
 mod conf;
+mod jwks;
+mod key_request;
 mod login;
 mod request_local;
 mod response_headers;
+mod shared_zone;
+mod subrequest;
 mod token_source;
 mod variables;
 mod verification;
@@ -79,7 +83,7 @@ const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CON
 
 /// The module's directives: name, where it may appear and its arguments, and the function
 /// that reads it (see [`conf::directives`]). Terminated by an empty entry, as nginx expects.
-static mut COMMANDS: [ngx_command_t; 18] = [
+static mut COMMANDS: [ngx_command_t; 24] = [
     loc(
         ngx_string!("jwt_verify"),
         ANY_LEVEL | NGX_CONF_FLAG,
@@ -164,6 +168,36 @@ static mut COMMANDS: [ngx_command_t; 18] = [
         ngx_string!("jwt_cache_size"),
         ANY_LEVEL | NGX_CONF_TAKE1,
         d::jwt_cache_size,
+    ),
+    loc(
+        ngx_string!("jwt_key_request"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        d::jwt_key_request,
+    ),
+    loc(
+        ngx_string!("jwt_key_cache"),
+        ANY_LEVEL | NGX_CONF_TAKE12,
+        d::jwt_key_cache,
+    ),
+    main(
+        ngx_string!("jwt_shared_memory"),
+        NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+        d::jwt_shared_memory,
+    ),
+    loc(
+        ngx_string!("jwt_typ"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        d::jwt_typ,
+    ),
+    loc(
+        ngx_string!("jwt_require_claim"),
+        ANY_LEVEL | NGX_CONF_2MORE,
+        d::jwt_require_claim,
+    ),
+    loc(
+        ngx_string!("jwt_jwks"),
+        NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS | NGX_CONF_TAKE1,
+        jwks::jwt_jwks,
     ),
     ngx_command_t::empty(),
 ];

@@ -21,19 +21,19 @@ use std::ptr;
 use jwt_core::IssuedToken;
 use ngx::core::Status;
 use ngx::ffi::{
-    ngx_buf_t, ngx_chain_t, ngx_conf_t, ngx_create_temp_buf, ngx_http_finalize_request,
-    ngx_http_post_subrequest_t, ngx_http_read_client_request_body, ngx_http_request_t,
-    ngx_http_subrequest, ngx_int_t, ngx_palloc, ngx_str_t, ngx_uint_t, NGX_ERROR,
-    NGX_HTTP_BAD_GATEWAY, NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_NOT_ALLOWED, NGX_HTTP_OK,
-    NGX_HTTP_POST, NGX_HTTP_SPECIAL_RESPONSE, NGX_HTTP_SUBREQUEST_IN_MEMORY,
-    NGX_HTTP_SUBREQUEST_WAITED, NGX_LOG_ERR, NGX_OK,
+    ngx_conf_t, ngx_http_finalize_request, ngx_http_read_client_request_body, ngx_http_request_t,
+    ngx_int_t, ngx_str_t, ngx_uint_t, NGX_ERROR, NGX_HTTP_BAD_GATEWAY,
+    NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_NOT_ALLOWED, NGX_HTTP_OK, NGX_HTTP_POST,
+    NGX_HTTP_SPECIAL_RESPONSE, NGX_LOG_ERR, NGX_OK,
 };
 use ngx::http::{list_iterator, HttpModuleLocationConf, Method, NgxHttpCoreModule, Request};
 
+use crate::conf::directives::local_uri;
 use crate::conf::parse::{arg, once};
-use crate::conf::{loc_conf, LoginTarget, Setting, Settings};
+use crate::conf::{loc_conf, Setting, Settings};
 use crate::request_local;
-use crate::response_headers::{pool_bytes, push_header_out};
+use crate::response_headers::{push_header_out, send_body};
+use crate::subrequest;
 use crate::verification::now;
 
 /// What the authenticator answered, captured from the subrequest.
@@ -71,22 +71,10 @@ const CONTENT_ENCODING: &[u8] = b"Content-Encoding";
 /// `jwt_login uri` (location): this location's content handler issues tokens.
 pub fn jwt_login(cf: &mut ngx_conf_t, s: &mut Settings) -> Result<(), String> {
     once(cf, &s.login)?;
-    let uri = arg(cf, 1);
-    if !uri.starts_with('/') {
-        return Err(format!(
-            "\"jwt_login\" needs the URI of a location such as /authenticate, got \"{uri}\""
-        ));
-    }
+    let target = local_uri(cf, &arg(cf, 1))?;
     let clcf =
         NgxHttpCoreModule::location_conf_mut(&*cf).ok_or("no http core location configuration")?;
     clcf.handler = Some(login_handler);
-    let target = match uri.split_once('?') {
-        Some((path, args)) => LoginTarget {
-            uri: path.to_string(),
-            args: Some(args.to_string()),
-        },
-        None => LoginTarget { uri, args: None },
-    };
     s.login = Some(Setting::here(cf, target));
     Ok(())
 }
@@ -134,40 +122,19 @@ fn start_subrequest(r: *mut ngx_http_request_t) -> Result<(), ngx_int_t> {
     }
     state.started = true;
     let state_ptr = ptr::from_mut(state).cast::<c_void>();
-
-    // SAFETY: allocated from the request pool, which outlives the subrequest.
-    let ps = unsafe { ngx_palloc((*r).pool, std::mem::size_of::<ngx_http_post_subrequest_t>()) }
-        as *mut ngx_http_post_subrequest_t;
-    if ps.is_null() {
-        return Err(FAILED);
-    }
-    // SAFETY: ps points to writable memory of the right size.
-    unsafe {
-        ps.write(ngx_http_post_subrequest_t {
-            handler: Some(subrequest_done),
-            data: state_ptr,
-        })
-    };
-
     // SAFETY: r is live; the parent waits for the subrequest before anything else runs in it.
     unsafe { (*r).write_event_handler = Some(resume) };
-
-    let pool = request.pool().as_ptr();
-    let mut uri = pool_bytes(pool, target.uri.as_bytes()).ok_or(FAILED)?;
-    let mut args = match &target.args {
-        Some(args) => Some(pool_bytes(pool, args.as_bytes()).ok_or(FAILED)?),
-        None => None,
-    };
-    let args_ptr = args
-        .as_mut()
-        .map_or(ptr::null_mut(), |a| a as *mut ngx_str_t);
-    let mut sr: *mut ngx_http_request_t = ptr::null_mut();
-    let flags = (NGX_HTTP_SUBREQUEST_IN_MEMORY | NGX_HTTP_SUBREQUEST_WAITED) as ngx_uint_t;
-    // SAFETY: all pointers are valid; nginx keeps uri and args, which live in the request pool.
-    let rc = unsafe { ngx_http_subrequest(r, &mut uri, args_ptr, &mut sr, ps, flags) };
-    if rc != NGX_OK as ngx_int_t || sr.is_null() {
-        return Err(FAILED);
+    // SAFETY: r is live; the state lives in the request pool, longer than the subrequest.
+    let sr = unsafe {
+        subrequest::start_in_memory(
+            r,
+            &target.uri,
+            target.args.as_deref(),
+            subrequest_done,
+            state_ptr,
+        )
     }
+    .ok_or(FAILED)?;
     // The subrequest inherits the parent's method (POST already) only by accident of the
     // implementation; state it, as the authenticator contract says POST.
     // SAFETY: sr was just created by nginx and is not running yet.
@@ -209,66 +176,13 @@ unsafe extern "C" fn subrequest_done(
             state.headers.push((passed, value.as_bytes().to_vec()));
         }
     }
-    // SAFETY: for in-memory subrequests `out` is NULL or one buffer with the whole body.
-    if let Some(buf) = unsafe { sr.out.as_ref().and_then(|out| out.buf.as_ref()) } {
-        state.body = buffer_bytes(buf).to_vec();
-    }
-    state.complete = arrived_whole(sr, state.body.len());
-    // SAFETY: the subrequest shares the client's connection, alive while its request is.
-    let client = unsafe { &mut *sr.connection };
-    if client.error() != 0 && client_still_there(client) {
-        // An in-memory subrequest whose response did not fit `subrequest_output_buffer_size`
-        // fails inside ngx_http_output_filter, which marks the *client* connection as broken and
-        // would drop the client's request without an answer. The client is fine: undo that and
-        // let the parent answer 502.
-        client.set_error(0);
+    state.body = subrequest::body(sr).to_vec();
+    state.complete = subrequest::arrived_whole(sr, state.body.len());
+    if subrequest::recover_from_too_big_response(sr) {
         state.rc = NGX_ERROR as ngx_int_t;
         return NGX_OK as ngx_int_t;
     }
     rc
-}
-
-/// A client that really went away has its read side at EOF or in error (nginx's broken
-/// connection check sets both `eof` and `error`).
-fn client_still_there(c: &ngx::ffi::ngx_connection_t) -> bool {
-    // SAFETY: a live connection always has its read and write events.
-    let (read, write) = unsafe { (&*c.read, &*c.write) };
-    read.eof() == 0 && read.error() == 0 && write.error() == 0 && c.timedout() == 0
-}
-
-/// Whether the in-memory body is the whole response. nginx finishes a subrequest whose upstream
-/// closed early (a short `Content-Length` body, a chunked body without its last chunk) like a
-/// complete one, after logging "upstream prematurely closed connection".
-fn arrived_whole(sr: &ngx_http_request_t, received: usize) -> bool {
-    let announced = sr.headers_out.content_length_n;
-    if announced >= 0 && u64::try_from(announced) != Ok(received as u64) {
-        return false;
-    }
-    // SAFETY: NULL or the subrequest's upstream, which lives in its pool.
-    let Some(u) = (unsafe { sr.upstream.as_ref() }) else {
-        return true;
-    };
-    if u.header_sent() == 0 {
-        // The upstream never answered: nginx's own error page, complete by construction.
-        return true;
-    }
-    // Bytes the upstream still expected: the proxy module counts them down to 0 (-1 when the end
-    // of the connection ends the body).
-    let pending = if u.buffering() != 0 {
-        // SAFETY: NULL or the upstream's event pipe.
-        unsafe { u.pipe.as_ref() }.map_or(0, |pipe| pipe.length)
-    } else {
-        u.length
-    };
-    pending <= 0
-}
-
-fn buffer_bytes(buf: &ngx_buf_t) -> &[u8] {
-    if buf.pos.is_null() || buf.last.is_null() || buf.last < buf.pos {
-        return &[];
-    }
-    // SAFETY: pos..last is the readable region of an in-memory buffer.
-    unsafe { std::slice::from_raw_parts(buf.pos, buf.last.offset_from(buf.pos) as usize) }
 }
 
 /// Parent's write handler: once the subrequest is over, answer the client.
@@ -342,7 +256,7 @@ fn issue(r: &mut Request, body: &[u8]) -> Result<ngx_int_t, String> {
             .map_err(|_| "out of memory")?;
     }
     push_header_out(r.as_mut(), b"Cache-Control", b"no-store").map_err(|_| "out of memory")?;
-    Ok(send(
+    Ok(send_body(
         r,
         NGX_HTTP_OK as ngx_uint_t,
         b"application/json",
@@ -374,41 +288,5 @@ fn pass_through(r: &mut Request, state: &LoginState) -> ngx_int_t {
         // Let nginx produce its standard page for this status.
         return state.status as ngx_int_t;
     }
-    send(r, state.status, &state.content_type, &state.body)
-}
-
-fn send(r: &mut Request, status: ngx_uint_t, content_type: &[u8], body: &[u8]) -> ngx_int_t {
-    let pool = r.pool().as_ptr();
-    let raw: &mut ngx_http_request_t = r.as_mut();
-    raw.headers_out.status = status;
-    raw.headers_out.content_length_n = body.len() as i64;
-    if !content_type.is_empty() {
-        let Some(ct) = pool_bytes(pool, content_type) else {
-            return NGX_ERROR as ngx_int_t;
-        };
-        raw.headers_out.content_type = ct;
-        raw.headers_out.content_type_len = ct.len;
-    }
-    let rc = r.send_header();
-    if rc == Status::NGX_ERROR || rc.0 > NGX_OK as ngx_int_t || r.header_only() {
-        return rc.into();
-    }
-    // SAFETY: the buffer comes from the request pool and is filled before use.
-    let buf = unsafe { ngx_create_temp_buf(pool, body.len().max(1)) };
-    if buf.is_null() {
-        return NGX_ERROR as ngx_int_t;
-    }
-    // SAFETY: buf has room for body.len() bytes.
-    unsafe {
-        ptr::copy_nonoverlapping(body.as_ptr(), (*buf).last, body.len());
-        (*buf).last = (*buf).last.add(body.len());
-        (*buf).set_last_buf(1);
-        (*buf).set_last_in_chain(1);
-    }
-    let mut out = ngx_chain_t {
-        buf,
-        next: ptr::null_mut(),
-    };
-    // The chain and buffer stay alive until the filter returns.
-    r.output_filter(&mut out).into()
+    send_body(r, state.status, &state.content_type, &state.body)
 }

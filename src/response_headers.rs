@@ -1,8 +1,14 @@
 //! Memory handed to nginx at request time: strings copied into the request pool (variable
-//! values, header values) and response headers.
+//! values, header values), response headers, and whole responses.
+
+use std::ptr;
 
 use ngx::core::Status;
-use ngx::ffi::{ngx_http_request_t, ngx_list_push, ngx_pool_t, ngx_str_t, ngx_table_elt_t};
+use ngx::ffi::{
+    ngx_chain_t, ngx_create_temp_buf, ngx_http_request_t, ngx_int_t, ngx_list_push, ngx_pool_t,
+    ngx_str_t, ngx_table_elt_t, ngx_uint_t, NGX_ERROR, NGX_OK,
+};
+use ngx::http::Request;
 
 /// Copies bytes into the request pool; `None` when the pool is exhausted.
 pub fn pool_bytes(pool: *mut ngx_pool_t, bytes: &[u8]) -> Option<ngx_str_t> {
@@ -45,4 +51,46 @@ pub fn push_header_out(
         (*h).next = std::ptr::null_mut()
     };
     Ok(h)
+}
+
+/// Answers `r` with `status`, `content_type` and `body` (copied into the request pool).
+pub fn send_body(
+    r: &mut Request,
+    status: ngx_uint_t,
+    content_type: &[u8],
+    body: &[u8],
+) -> ngx_int_t {
+    let pool = r.pool().as_ptr();
+    let raw: &mut ngx_http_request_t = r.as_mut();
+    raw.headers_out.status = status;
+    raw.headers_out.content_length_n = body.len() as i64;
+    if !content_type.is_empty() {
+        let Some(ct) = pool_bytes(pool, content_type) else {
+            return NGX_ERROR as ngx_int_t;
+        };
+        raw.headers_out.content_type = ct;
+        raw.headers_out.content_type_len = ct.len;
+    }
+    let rc = r.send_header();
+    if rc == Status::NGX_ERROR || rc.0 > NGX_OK as ngx_int_t || r.header_only() {
+        return rc.into();
+    }
+    // SAFETY: the buffer comes from the request pool and is filled before use.
+    let buf = unsafe { ngx_create_temp_buf(pool, body.len().max(1)) };
+    if buf.is_null() {
+        return NGX_ERROR as ngx_int_t;
+    }
+    // SAFETY: buf has room for body.len() bytes.
+    unsafe {
+        ptr::copy_nonoverlapping(body.as_ptr(), (*buf).last, body.len());
+        (*buf).last = (*buf).last.add(body.len());
+        (*buf).set_last_buf(1);
+        (*buf).set_last_in_chain(1);
+    }
+    let mut out = ngx_chain_t {
+        buf,
+        next: ptr::null_mut(),
+    };
+    // The chain and buffer stay alive until the filter returns.
+    r.output_filter(&mut out).into()
 }

@@ -113,7 +113,7 @@ pub fn module_variable_indexes(r: &Request) -> &'static [usize] {
 /// Marks the cached values of the module's variables in this request as invalid, so that the
 /// next read asks the module again, also through `ngx_http_get_indexed_variable` (the log
 /// module, `set`).
-fn invalidate_module_variables(r: &mut Request) {
+pub fn invalidate_module_variables(r: &mut Request) {
     let indexes = module_variable_indexes(r);
     let raw: &mut ngx_http_request_t = r.as_mut();
     for &index in indexes {

@@ -8,7 +8,9 @@
 //! the token the deciding location verified:
 //!
 //! * results are **append-only**: one per (verifier, token source), never replaced or freed
-//!   before the request ends, because variable values handed to nginx point into them;
+//!   before the request ends, because variable values handed to nginx point into them (the
+//!   one exception is a failure, which nothing points into, dropped to verify again once a
+//!   `jwt_key_request` fetch brought the token's `kid`);
 //! * when a read comes from a (verifier, source) other than the previous read's, the cached
 //!   values of the module's variables are **invalidated**, so later reads in the new location
 //!   (headers, the log phase) are evaluated again there;
@@ -71,6 +73,16 @@ impl Outcomes {
             .chain(&self.more)
             .find(|(k, _)| *k == key)
             .map(|(_, outcome)| outcome)
+    }
+
+    /// Drops a *failed* result for `key`. A failure holds nothing that a variable value points
+    /// into (`$jwt_error` is a static code), so this keeps the append-only promise for tokens.
+    fn forget_failure(&mut self, key: OutcomeKey) {
+        if matches!(&self.first, Some((k, Err(_))) if *k == key) {
+            self.first = None;
+        }
+        self.more
+            .retain(|(k, outcome)| !(*k == key && outcome.is_err()));
     }
 
     fn push(&mut self, key: OutcomeKey, outcome: Outcome) {
@@ -140,6 +152,35 @@ pub fn outcome(r: &mut Request) -> Option<&Outcome> {
     outcome_for(r, key)
 }
 
+/// Forgets the current location's failed result so that the next look verifies again: the
+/// access handler does that after fetching a key set that may hold the token's `kid`. Cached
+/// values of the module's variables (`$jwt_error`) are invalidated with it.
+pub fn forget_failure(r: &mut Request) {
+    let Some(key) = current_key(r) else {
+        return;
+    };
+    if let Some(state) = state(r) {
+        state.outcomes.forget_failure(key);
+    }
+    crate::variables::invalidate_module_variables(r);
+}
+
+/// Forgets the current location's result if it failed for want of a key (`key`): the access
+/// handler verifies again once the remote key set is there, as a `$jwt_*` read earlier in the
+/// request (a server-level `set`) may have verified before the first fetch.
+pub fn forget_key_failure(r: &mut Request) {
+    let Some(key) = current_key(r) else {
+        return;
+    };
+    let failed_for_key = matches!(
+        state(r).and_then(|s| s.outcomes.get(key)),
+        Some(Err(e)) if e.code() == "key"
+    );
+    if failed_for_key {
+        forget_failure(r);
+    }
+}
+
 /// Records a `$jwt_*` variable read in the current location. Returns whether the read comes
 /// from another (verifier, source) than the previous read, in which case the caller must
 /// invalidate the module's cached variable values; `None` when the read must yield nothing
@@ -170,6 +211,10 @@ fn outcome_for(r: &mut Request, key: OutcomeKey) -> Option<&Outcome> {
     // long as the configuration, i.e. longer than this request.
     let verifier = unsafe { key.verifier.as_ref() }?;
     if state(r)?.outcomes.get(key).is_none() {
+        if let Some(source) = loc_conf(r).and_then(|conf| conf.key_source.as_deref()) {
+            // Another worker may have fetched a newer key set (see crate::key_request).
+            source.sync(r.log());
+        }
         state(r)?.resolving_token = true;
         let outcome = match find_token(r, key.source) {
             Some(token) => verifier.verify(token, now()),

@@ -305,7 +305,7 @@ qr/\[emerg\] .*invalid parameter "alg=HS256" in "jwt_key_file".* in \S+nginx\.co
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*"jwt_verify on" needs at least one "jwt_key_file" in this location or above it.* in \S+nginx\.conf:\d+/
+qr/\[emerg\] .*"jwt_verify on" needs at least one "jwt_key_file" or a "jwt_key_request" in this location or above it.* in \S+nginx\.conf:\d+/
 
 
 
@@ -318,7 +318,7 @@ qr/\[emerg\] .*"jwt_verify on" needs at least one "jwt_key_file" in this locatio
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*"jwt_verify on" needs at least one "jwt_key_file" in this location or above it.* in \S+nginx\.conf:\d+/
+qr/\[emerg\] .*"jwt_verify on" needs at least one "jwt_key_file" or a "jwt_key_request" in this location or above it.* in \S+nginx\.conf:\d+/
 
 
 

@@ -8,18 +8,21 @@
 
 use std::ffi::{c_char, c_void};
 
+use jwt_core::claim_rule::ClaimRule;
+use jwt_core::key_refresh::RefreshPolicy;
 use jwt_core::{load_keys, parse_login_cookie, KeyRing};
 use ngx::core::{NGX_CONF_ERROR, NGX_CONF_OK};
 use ngx::ffi::{
-    ngx_command_t, ngx_conf_t, ngx_str_t, ngx_uint_t, NGX_HTTP_LOC_CONF_OFFSET,
-    NGX_HTTP_MAIN_CONF_OFFSET, NGX_LOG_EMERG,
+    ngx_command_t, ngx_conf_t, ngx_parse_size, ngx_parse_time, ngx_str_t, ngx_uint_t,
+    NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF_OFFSET, NGX_LOG_EMERG,
 };
 
 use super::parse::{
-    algorithm, arg, args, complex_value, flag, full_path, once, referenced_variables, seconds,
-    text, variable_index, variable_name,
+    algorithm, arg, args, complex_value, directive_name, flag, full_path, once,
+    referenced_variables, seconds, text, variable_index, variable_name,
 };
-use super::{JwtLocConf, JwtMainConf, RequireRule, Setting, Settings, TokenValue};
+use super::{JwtLocConf, JwtMainConf, LocalUri, RequireRule, Setting, Settings, TokenValue};
+use crate::shared_zone::MIN_SIZE;
 
 pub type Outcome = Result<(), String>;
 /// A directive that writes the location-level conf (at any level it may appear).
@@ -296,4 +299,128 @@ pub fn jwt_cache_size(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
     })?;
     s.cache_size = Some(Setting::here(cf, size));
     Ok(())
+}
+
+/// `jwt_key_request uri`: the local URI whose answer is the JWKS (a location that
+/// `proxy_pass`es to the provider's `jwks_uri`).
+pub fn jwt_key_request(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    once(cf, &s.key_request)?;
+    let target = local_uri(cf, &arg(cf, 1))?;
+    s.key_request = Some(Setting::here(cf, target));
+    Ok(())
+}
+
+/// `jwt_key_cache time [refetch=time]`.
+pub fn jwt_key_cache(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    once(cf, &s.key_cache)?;
+    let lifetime = seconds(cf, 1)?;
+    if lifetime == 0 {
+        return Err("\"jwt_key_cache\" must be at least 1s".into());
+    }
+    let mut policy = RefreshPolicy {
+        lifetime,
+        ..RefreshPolicy::default()
+    };
+    if let Some(raw) = args(cf).get(2).map(text) {
+        let Some(value) = raw.strip_prefix("refetch=") else {
+            return Err(format!(
+                "invalid parameter \"{raw}\" in \"jwt_key_cache\": the only parameter is \
+                 refetch=TIME, the shortest time between two fetches (default 30s)"
+            ));
+        };
+        policy.refetch = time_value(value).ok_or_else(|| {
+            format!("invalid time \"{value}\" in \"jwt_key_cache\" (examples: 10s, 1m)")
+        })?;
+        if policy.refetch == 0 {
+            return Err("\"jwt_key_cache\" refetch= must be at least 1s".into());
+        }
+    }
+    s.key_cache = Some(Setting::here(cf, policy));
+    Ok(())
+}
+
+/// `jwt_typ type`: the token header's `typ` must be this media type (RFC 9068's `at+jwt`).
+pub fn jwt_typ(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    once(cf, &s.typ)?;
+    let typ = arg(cf, 1);
+    if typ.is_empty() || typ.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "invalid \"jwt_typ\" \"{typ}\": a media type such as at+jwt (RFC 9068)"
+        ));
+    }
+    s.typ = Some(Setting::here(cf, typ));
+    Ok(())
+}
+
+/// `jwt_require_claim path operator value... [error=401|403]`: may repeat; every rule must
+/// hold.
+pub fn jwt_require_claim(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    let all: Vec<String> = args(cf)[1..].iter().map(text).collect();
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    let rule = ClaimRule::parse(&all).map_err(|e| format!("\"jwt_require_claim\": {e}"))?;
+    s.require_claim
+        .get_or_insert_with(|| Setting::here(cf, Vec::new()))
+        .value
+        .push(rule);
+    Ok(())
+}
+
+/// `jwt_shared_memory size` (http): the module's shared memory zone.
+pub fn jwt_shared_memory(cf: &mut ngx_conf_t, main: &mut JwtMainConf) -> Outcome {
+    if main.shared_memory_size.is_some() {
+        return Err("\"jwt_shared_memory\" directive is duplicate".into());
+    }
+    let raw = args(cf).get(1).copied().unwrap_or_else(ngx_str_t::empty);
+    let mut copy = raw;
+    // SAFETY: ngx_parse_size only reads the string.
+    let size = unsafe { ngx_parse_size(&mut copy) };
+    let size = usize::try_from(size).map_err(|_| {
+        format!(
+            "invalid size \"{}\" in \"jwt_shared_memory\" (examples: 512k, 1m)",
+            text(&raw)
+        )
+    })?;
+    if size < MIN_SIZE {
+        return Err(format!(
+            "\"jwt_shared_memory\" {} is too small: at least 32k",
+            text(&raw)
+        ));
+    }
+    main.shared_memory_size = Some(size);
+    Ok(())
+}
+
+/// A local URI and its query string, for directives that make subrequests.
+pub fn local_uri(cf: &ngx_conf_t, raw: &str) -> Result<LocalUri, String> {
+    if !raw.starts_with('/') {
+        let directive = directive_name(cf);
+        let example = if directive == "jwt_login" {
+            "/authenticate"
+        } else {
+            "/_jwks"
+        };
+        return Err(format!(
+            "\"{directive}\" needs the URI of a location such as {example}, got \"{raw}\""
+        ));
+    }
+    Ok(match raw.split_once('?') {
+        Some((uri, args)) => LocalUri {
+            uri: uri.to_string(),
+            args: Some(args.to_string()),
+        },
+        None => LocalUri {
+            uri: raw.to_string(),
+            args: None,
+        },
+    })
+}
+
+/// Seconds from an nginx time string given as a parameter value.
+pub fn time_value(value: &str) -> Option<u64> {
+    let mut s = ngx_str_t {
+        len: value.len(),
+        data: value.as_ptr().cast_mut(),
+    };
+    // SAFETY: ngx_parse_time only reads the string.
+    u64::try_from(unsafe { ngx_parse_time(&mut s, 1) }).ok()
 }

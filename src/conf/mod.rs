@@ -14,17 +14,26 @@ mod setting;
 
 use std::cell::OnceCell;
 use std::ffi::{c_char, c_void};
+use std::ptr::NonNull;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use jwt_core::bearer::Challenges;
+use jwt_core::claim_rule::ClaimRule;
+use jwt_core::key_refresh::RefreshPolicy;
 use jwt_core::{
     defaults, Algorithm, IssuePolicy, KeyRing, LoginCookie, Signer, SignerError, Verifier,
     VerifyPolicy,
 };
 use ngx::core::{NGX_CONF_ERROR, NGX_CONF_OK};
-use ngx::ffi::{ngx_conf_t, ngx_http_complex_value_t};
-use ngx::http::{HttpModuleLocationConf, HttpModuleMainConf};
+use ngx::ffi::{
+    ngx_conf_t, ngx_http_complex_value_t, ngx_http_conf_ctx_t, ngx_http_core_srv_conf_t,
+    ngx_shm_zone_t,
+};
+use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf, NgxHttpCoreModule};
 
+use crate::key_request::KeySource;
+use crate::shared_zone;
 use crate::Module;
 pub use setting::{ConfSite, Setting};
 
@@ -40,6 +49,16 @@ pub struct JwtMainConf {
     /// Indexes of the module's variables in nginx's variable table (see
     /// [`crate::variables::module_variable_indexes`]).
     pub module_variables: OnceCell<Vec<usize>>,
+    /// `jwt_shared_memory`.
+    pub shared_memory_size: Option<usize>,
+    /// The module's shared memory zone, added when a configuration first needs it.
+    pub zone: Option<NonNull<ngx_shm_zone_t>>,
+    /// The `jwt_key_request` sources, shared by the locations that name the same one (`Rc`: a
+    /// source and its slot cache belong to one single-threaded worker).
+    pub key_sources: Vec<Rc<KeySource>>,
+    /// The core server configurations seen by merge, in order: a server's position names it
+    /// in the shared zone.
+    servers: Vec<*const c_void>,
 }
 
 /// One `jwt_require` directive: all its variables must be met.
@@ -66,11 +85,18 @@ pub struct TokenValue {
     pub variables: Vec<String>,
 }
 
-/// `jwt_login uri`: the authenticator location and the query string passed to it.
-#[derive(Clone, Debug)]
-pub struct LoginTarget {
+/// A local URI and the query string passed to it: the target of a subrequest (`jwt_login`'s
+/// authenticator, `jwt_key_request`'s JWKS).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalUri {
     pub uri: String,
     pub args: Option<String>,
+}
+
+/// `jwt_jwks [max_age=time]`: this location publishes the key ring's public keys.
+#[derive(Clone, Copy, Debug)]
+pub struct JwksPublication {
+    pub max_age: u64,
 }
 
 /// Declares [`Settings`] with one inherited field per directive and the merge rule that
@@ -83,7 +109,9 @@ macro_rules! inherited_settings {
         pub struct Settings {
             $(pub $field: Option<Setting<$ty>>,)*
             /// `jwt_login`: a location's content handler, never inherited.
-            pub login: Option<Setting<LoginTarget>>,
+            pub login: Option<Setting<LocalUri>>,
+            /// `jwt_jwks`: a location's content handler, never inherited.
+            pub jwks: Option<Setting<JwksPublication>>,
         }
 
         impl Settings {
@@ -111,13 +139,20 @@ inherited_settings! {
     token_ttl: u64,
     login_cookie: LoginCookie,
     cache_size: usize,
+    key_request: LocalUri,
+    key_cache: RefreshPolicy,
+    typ: String,
+    require_claim: Vec<ClaimRule>,
 }
 
 impl Settings {
     /// The settings that make up a verifier, identified by where they were written: two levels
     /// with the same inputs can share one verifier (and its cache of verified tokens).
-    fn verifier_inputs(&self) -> [Option<&ConfSite>; 7] {
+    fn verifier_inputs(&self) -> [Option<&ConfSite>; 10] {
         [
+            self.key_request.as_ref().map(|s| &s.site),
+            self.key_cache.as_ref().map(|s| &s.site),
+            self.typ.as_ref().map(|s| &s.site),
             self.key_file.as_ref().map(|s| &s.site),
             self.algorithms.as_ref().map(|s| &s.site),
             self.leeway.as_ref().map(|s| &s.site),
@@ -138,6 +173,10 @@ pub struct JwtLocConf {
 
     // Derived by merge.
     pub verifier: Option<Arc<Verifier>>,
+    /// The remote key set the verifier uses (`jwt_key_request`).
+    pub key_source: Option<Rc<KeySource>>,
+    /// `jwt_jwks`: the JWKS document this location answers with.
+    pub jwks_document: Option<String>,
     pub signer: Option<Arc<Signer>>,
     pub issue_policy: Option<IssuePolicy>,
     /// `Bearer realm="..."` without and with `error="invalid_token"` / `"insufficient_scope"`.
@@ -166,7 +205,14 @@ impl JwtLocConf {
         setting::value_or(&self.settings.failure_status, 401)
     }
 
-    pub fn login(&self) -> Option<&LoginTarget> {
+    pub fn claim_rules(&self) -> &[ClaimRule] {
+        self.settings
+            .require_claim
+            .as_ref()
+            .map_or(&[], |s| &s.value)
+    }
+
+    pub fn login(&self) -> Option<&LocalUri> {
         self.settings.login.as_ref().map(|s| &s.value)
     }
 
@@ -183,6 +229,7 @@ impl JwtLocConf {
             issuer: s.issuer.as_ref().map(|i| i.value.clone()),
             audiences: s.audience.as_ref().map_or(Vec::new(), |a| a.value.clone()),
             max_token_len: defaults::MAX_TOKEN_LEN,
+            typ: s.typ.as_ref().map(|t| t.value.clone()),
         }
     }
 
@@ -194,23 +241,34 @@ impl JwtLocConf {
     }
 
     /// Builds what this level needs at request time; errors name the directive to fix.
-    fn prepare(&mut self, parent: &JwtLocConf, main: &JwtMainConf) -> ConfResult {
+    fn prepare(
+        &mut self,
+        cf: &mut ngx_conf_t,
+        parent: &JwtLocConf,
+        main: &mut JwtMainConf,
+    ) -> ConfResult {
         let realm = self.settings.realm.as_ref().map(|r| r.value.as_str());
         self.challenge = Challenges::for_realm(realm.unwrap_or(defaults::REALM));
         self.check_require_has_verification()?;
         self.check_token_source(main)?;
-        self.prepare_verifier(parent)?;
-        self.prepare_signer()
+        self.prepare_verifier(cf, parent, main)?;
+        self.prepare_signer()?;
+        self.prepare_jwks()
     }
 
-    fn prepare_verifier(&mut self, parent: &JwtLocConf) -> ConfResult {
+    fn prepare_verifier(
+        &mut self,
+        cf: &mut ngx_conf_t,
+        parent: &JwtLocConf,
+        main: &mut JwtMainConf,
+    ) -> ConfResult {
         let ring = self.ring();
-        if ring.is_empty() {
+        if ring.is_empty() && self.settings.key_request.is_none() {
             return match &self.settings.verify {
                 Some(verify) if verify.value => Err((
                     verify.site.clone(),
-                    "\"jwt_verify on\" needs at least one \"jwt_key_file\" in this location or \
-                     above it"
+                    "\"jwt_verify on\" needs at least one \"jwt_key_file\" or a \
+                     \"jwt_key_request\" in this location or above it"
                         .into(),
                 )),
                 _ => Ok(()),
@@ -221,10 +279,22 @@ impl JwtLocConf {
         {
             // Nothing about verification changed here: share the parent's verifier (and cache).
             self.verifier.clone_from(&parent.verifier);
+            self.key_source.clone_from(&parent.key_source);
             return Ok(());
         }
         let cache = setting::value_or(&self.settings.cache_size, defaults::CACHE_SIZE);
-        let verifier = Verifier::new(self.verify_policy(), ring, cache).map_err(|e| {
+        let policy = self.verify_policy();
+        let verifier = match &self.settings.key_request {
+            None => Verifier::new(policy, ring, cache),
+            Some(request) => {
+                let source = key_source(cf, main, &request.value, self.key_cache_policy())
+                    .map_err(|e| (request.site.clone(), e))?;
+                let keys = Arc::clone(&source.keys);
+                self.key_source = Some(source);
+                Verifier::with_remote_keys(policy, ring, cache, keys)
+            }
+        };
+        let verifier = verifier.map_err(|e| {
             let site = match (&self.settings.algorithms, &self.settings.key_file) {
                 (Some(algorithms), _) => algorithms.site.clone(),
                 (None, Some(keys)) => keys.site.clone(),
@@ -262,27 +332,105 @@ impl JwtLocConf {
         Ok(())
     }
 
-    /// A `jwt_require` protects nothing where no token is verified: refuse it unless
-    /// `jwt_verify on` applies, or a deeper level explicitly exempts itself with
-    /// `jwt_verify off`.
+    /// A `jwt_require` or `jwt_require_claim` protects nothing where no token is verified:
+    /// refuse it unless `jwt_verify on` applies, or a deeper level explicitly exempts itself
+    /// with `jwt_verify off`.
     fn check_require_has_verification(&self) -> ConfResult {
-        let Some(require) = &self.settings.require else {
-            return Ok(());
-        };
-        let exempted = match &self.settings.verify {
-            Some(verify) => verify.value || verify.depth > require.depth,
-            None => false,
-        };
-        if exempted {
-            return Ok(());
+        let rules = [
+            (
+                "jwt_require",
+                self.settings.require.as_ref().map(|s| (&s.site, s.depth)),
+            ),
+            (
+                "jwt_require_claim",
+                self.settings
+                    .require_claim
+                    .as_ref()
+                    .map(|s| (&s.site, s.depth)),
+            ),
+        ];
+        for (directive, rule) in rules {
+            let Some((site, depth)) = rule else {
+                continue;
+            };
+            let exempted = match &self.settings.verify {
+                Some(verify) => verify.value || verify.depth > depth,
+                None => false,
+            };
+            if !exempted {
+                return Err((
+                    site.clone(),
+                    format!(
+                        "\"{directive}\" applies where \"jwt_verify\" is not on, so it would \
+                         protect nothing: add \"jwt_verify on\" at the same level as \
+                         \"{directive}\" (a location below it can opt out with \"jwt_verify off\")"
+                    ),
+                ));
+            }
         }
-        Err((
-            require.site.clone(),
-            "\"jwt_require\" applies where \"jwt_verify\" is not on, so it would protect \
-             nothing: add \"jwt_verify on\" at the same level as \"jwt_require\" (a location \
-             below it can opt out with \"jwt_verify off\")"
-                .into(),
-        ))
+        Ok(())
+    }
+
+    fn key_cache_policy(&self) -> RefreshPolicy {
+        self.settings
+            .key_cache
+            .as_ref()
+            .map_or_else(RefreshPolicy::default, |c| c.value)
+    }
+
+    /// `jwt_jwks`: the public halves of this location's key files, each with its `kid`.
+    fn prepare_jwks(&mut self) -> ConfResult {
+        let Some(jwks) = &self.settings.jwks else {
+            return Ok(());
+        };
+        let ring = self.ring();
+        let public: Vec<_> = ring
+            .keys()
+            .iter()
+            .filter(|k| k.public_jwk().is_some())
+            .collect();
+        if public.is_empty() {
+            return Err((
+                jwks.site.clone(),
+                "\"jwt_jwks\" has no public key to publish: add a \"jwt_key_file\" with an RSA, \
+                 EC or Ed25519 key (HMAC secrets are never published)"
+                    .into(),
+            ));
+        }
+        if let Some(key) = public.iter().find(|k| k.kid().is_none()) {
+            return Err((
+                jwks.site.clone(),
+                format!(
+                    "\"jwt_jwks\" publishes keys by kid, and the {} has none: give it one with \
+                     \"jwt_key_file FILE kid=NAME\" (or a \"kid\" in its JWK)",
+                    key.describe()
+                ),
+            ));
+        }
+        let mut kids: Vec<&str> = public.iter().filter_map(|k| k.kid()).collect();
+        kids.sort_unstable();
+        if let Some(pair) = kids.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err((
+                jwks.site.clone(),
+                format!(
+                    "\"jwt_jwks\" would publish two keys with the kid \"{}\": consumers pick a \
+                     key by kid (RFC 7517 §4.5), give each key its own",
+                    pair[0]
+                ),
+            ));
+        }
+        if let Some(login) = &self.settings.login {
+            return Err((
+                jwks.site.clone(),
+                format!(
+                    "\"jwt_jwks\" and \"jwt_login\" (at {}) both answer this location: publish \
+                     the keys in a location of their own, such as /.well-known/jwks.json",
+                    login.site
+                ),
+            ));
+        }
+        self.jwks_document = Some(ring.public_jwks().to_string());
+        Ok(())
     }
 
     /// The token source must not read the module's own variables: they are computed from the
@@ -332,17 +480,17 @@ pub unsafe extern "C" fn merge_loc_conf(
     // SAFETY: nginx passes the parent's and this level's JwtLocConf, created by create_loc_conf.
     let (cf, prev, conf) = unsafe {
         (
-            &*cf,
+            &mut *cf,
             &*prev.cast::<JwtLocConf>(),
             &mut *conf.cast::<JwtLocConf>(),
         )
     };
     conf.depth = prev.depth + 1;
     conf.settings.inherit(&prev.settings, conf.depth);
-    let Some(main) = Module::main_conf(cf) else {
+    let Some(main) = Module::main_conf_mut(cf) else {
         return NGX_CONF_ERROR;
     };
-    match conf.prepare(prev, main) {
+    match conf.prepare(cf, prev, main) {
         Ok(()) => NGX_CONF_OK,
         Err((site, message)) => {
             parse::error_at(cf, &site, message);
@@ -354,4 +502,69 @@ pub unsafe extern "C" fn merge_loc_conf(
 /// The location configuration of the request being served.
 pub fn loc_conf(r: &ngx::http::Request) -> Option<&'static JwtLocConf> {
     Module::location_conf(r)
+}
+
+/// The source for `jwt_key_request target` in the server being merged, created on first use;
+/// locations of one server naming the same URI with the same `jwt_key_cache` share it.
+fn key_source(
+    cf: &mut ngx_conf_t,
+    main: &mut JwtMainConf,
+    target: &LocalUri,
+    cache: RefreshPolicy,
+) -> Result<Rc<KeySource>, String> {
+    let (position, server_name) = current_server(cf, main);
+    let name = format!(
+        "{position} {server_name} {}?{} {}/{}",
+        target.uri,
+        target.args.as_deref().unwrap_or(""),
+        cache.lifetime,
+        cache.refetch
+    );
+    if let Some(source) = main.key_sources.iter().find(|s| s.name == name) {
+        return Ok(Rc::clone(source));
+    }
+    let zone = match main.zone {
+        Some(zone) => zone,
+        None => {
+            let size = main
+                .shared_memory_size
+                .unwrap_or(defaults::SHARED_MEMORY_SIZE);
+            let zone = shared_zone::add_zone(cf, size)?;
+            let zone = NonNull::new(zone).ok_or("cannot add the shared memory zone")?;
+            main.zone = Some(zone);
+            zone
+        }
+    };
+    let source = Rc::new(KeySource::new(name, target.clone(), cache, zone.as_ptr()));
+    main.key_sources.push(Rc::clone(&source));
+    Ok(source)
+}
+
+/// The position (in merge order, which is configuration order) and first name of the server
+/// block being merged: a subrequest's URI is resolved in its own server, so the same URI in two
+/// servers may be two providers.
+fn current_server(cf: &ngx_conf_t, main: &mut JwtMainConf) -> (usize, String) {
+    let ctx = cf.ctx.cast::<ngx_http_conf_ctx_t>();
+    // SAFETY: during the http block's merge, cf->ctx is the http context whose srv_conf is the
+    // server being merged; the core module's slot holds its ngx_http_core_srv_conf_t.
+    let cscf = unsafe {
+        (*ctx)
+            .srv_conf
+            .add(NgxHttpCoreModule::module().ctx_index)
+            .read()
+            .cast::<ngx_http_core_srv_conf_t>()
+    };
+    let key = cscf.cast_const().cast::<c_void>();
+    let position = match main.servers.iter().position(|s| *s == key) {
+        Some(position) => position,
+        None => {
+            main.servers.push(key);
+            main.servers.len() - 1
+        }
+    };
+    // SAFETY: NULL or the live core server configuration.
+    let name = unsafe { cscf.as_ref() }
+        .map(|c| String::from_utf8_lossy(c.server_name.as_bytes()).into_owned())
+        .unwrap_or_default();
+    (position, name)
 }

@@ -10,6 +10,14 @@
 //! starts. A hit in `previous` moves the entry back to `current`, so tokens in
 //! use survive and stale ones age out, at O(1) cost and with no bookkeeping on
 //! the hit path.
+//!
+//! Each entry also carries the *key epoch* it was verified under: the install
+//! count of the verifier's remote key set (always 0 without one). A lookup
+//! under another epoch is a miss and drops the entry. Tagging entries, rather
+//! than clearing caches when a set is installed, keeps the key set free of any
+//! knowledge of the (several) verifiers and caches that use it, and costs the
+//! hit path one integer comparison; stale entries go on the next lookup or
+//! age out like any other.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher, RandomState};
@@ -17,7 +25,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::verify::VerifiedToken;
 
-type Generation = HashMap<Box<[u8]>, Arc<VerifiedToken>, TokenHashBuilder>;
+type Generation = HashMap<Box<[u8]>, Entry, TokenHashBuilder>;
+
+/// A verified token and the key epoch it was verified under.
+type Entry = (Arc<VerifiedToken>, u64);
 
 pub(crate) struct TokenCache {
     generation_capacity: usize,
@@ -51,19 +62,28 @@ impl TokenCache {
         })
     }
 
-    pub(crate) fn get(&self, token: &[u8]) -> Option<Arc<VerifiedToken>> {
+    /// The token verified under key epoch `epoch`, if cached; an entry of
+    /// another epoch is removed.
+    pub(crate) fn get(&self, token: &[u8], epoch: u64) -> Option<Arc<VerifiedToken>> {
         let mut generations = self.lock();
-        if let Some(hit) = generations.current.get(token) {
-            return Some(Arc::clone(hit));
+        if let Some((hit, hit_epoch)) = generations.current.get(token) {
+            if *hit_epoch == epoch {
+                return Some(Arc::clone(hit));
+            }
+            generations.current.remove(token);
+            return None;
         }
-        let (token, hit) = generations.previous.remove_entry(token)?;
-        self.store(&mut generations, token, Arc::clone(&hit));
+        let (token, (hit, hit_epoch)) = generations.previous.remove_entry(token)?;
+        if hit_epoch != epoch {
+            return None;
+        }
+        self.store(&mut generations, token, (Arc::clone(&hit), epoch));
         Some(hit)
     }
 
-    pub(crate) fn insert(&self, token: &[u8], verified: Arc<VerifiedToken>) {
+    pub(crate) fn insert(&self, token: &[u8], verified: Arc<VerifiedToken>, epoch: u64) {
         let mut generations = self.lock();
-        self.store(&mut generations, token.into(), verified);
+        self.store(&mut generations, token.into(), (verified, epoch));
     }
 
     #[cfg(test)]
@@ -72,7 +92,7 @@ impl TokenCache {
         generations.current.len() + generations.previous.len()
     }
 
-    fn store(&self, generations: &mut Generations, token: Box<[u8]>, verified: Arc<VerifiedToken>) {
+    fn store(&self, generations: &mut Generations, token: Box<[u8]>, entry: Entry) {
         if generations.current.len() >= self.generation_capacity {
             let fresh = HashMap::with_capacity_and_hasher(
                 self.generation_capacity,
@@ -80,7 +100,7 @@ impl TokenCache {
             );
             generations.previous = std::mem::replace(&mut generations.current, fresh);
         }
-        generations.current.insert(token, verified);
+        generations.current.insert(token, entry);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Generations> {
@@ -171,24 +191,46 @@ mod tests {
     fn hits_compare_whole_bytes() {
         let cache = TokenCache::new(4).unwrap();
         let a = token();
-        cache.insert(b"aaaa.bbbb.cccc", Arc::clone(&a));
-        assert!(Arc::ptr_eq(&cache.get(b"aaaa.bbbb.cccc").unwrap(), &a));
-        assert!(cache.get(b"aaaa.bbbb.cccd").is_none());
-        assert!(cache.get(b"aaaa.bbbb.ccc").is_none());
-        assert!(cache.get(b"").is_none());
+        cache.insert(b"aaaa.bbbb.cccc", Arc::clone(&a), 0);
+        assert!(Arc::ptr_eq(&cache.get(b"aaaa.bbbb.cccc", 0).unwrap(), &a));
+        assert!(cache.get(b"aaaa.bbbb.cccd", 0).is_none());
+        assert!(cache.get(b"aaaa.bbbb.ccc", 0).is_none());
+        assert!(cache.get(b"", 0).is_none());
+    }
+
+    #[test]
+    fn an_entry_of_another_key_epoch_is_a_miss_and_goes() {
+        let cache = TokenCache::new(4).unwrap();
+        cache.insert(b"t", token(), 1);
+        assert!(cache.get(b"t", 1).is_some());
+        assert!(cache.get(b"t", 2).is_none());
+        assert_eq!(cache.len(), 0);
+        assert!(
+            cache.get(b"t", 1).is_none(),
+            "removed, not kept for epoch 1"
+        );
+
+        // The same in the previous generation.
+        cache.insert(b"old", token(), 1);
+        cache.insert(b"a", token(), 1);
+        cache.insert(b"b", token(), 1);
+        assert!(cache.get(b"old", 2).is_none());
+        assert!(cache.get(b"old", 1).is_none());
+        cache.insert(b"old", token(), 2);
+        assert!(cache.get(b"old", 2).is_some());
     }
 
     #[test]
     fn bounded_and_keeps_tokens_in_use() {
         let cache = TokenCache::new(4).unwrap();
-        cache.insert(b"hot", token());
+        cache.insert(b"hot", token(), 0);
         for i in 0..100u32 {
-            cache.insert(format!("cold-{i}").as_bytes(), token());
-            assert!(cache.get(b"hot").is_some(), "hot token evicted at {i}");
+            cache.insert(format!("cold-{i}").as_bytes(), token(), 0);
+            assert!(cache.get(b"hot", 0).is_some(), "hot token evicted at {i}");
             assert!(cache.len() <= 4);
         }
-        assert!(cache.get(b"cold-0").is_none());
-        assert!(cache.get(b"cold-99").is_some());
+        assert!(cache.get(b"cold-0", 0).is_none());
+        assert!(cache.get(b"cold-99", 0).is_some());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! ready to use: per-request work is just the MAC or signature check, which the
 //! backend performs in constant time with respect to secret data.
 
+use aws_lc_rs::encoding::AsDer as _;
 use aws_lc_rs::{hmac, rand, signature};
 
 use crate::alg::Algorithm;
@@ -83,6 +84,16 @@ impl VerifyingKey {
             VerifyingKey::Hmac(key) => hmac::verify(key, message, signature).is_ok(),
             VerifyingKey::Public(key) => key.verify_sig(message, signature).is_ok(),
         }
+    }
+}
+
+/// The SubjectPublicKeyInfo DER of a public verifier, re-encoded by the
+/// backend (so one shape whatever the key was read from); `None` for HMAC,
+/// which has no public half. For publishing a key as a JWK.
+pub(crate) fn public_key_spki(key: &VerifyingKey) -> Option<Vec<u8>> {
+    match key {
+        VerifyingKey::Hmac(_) => None,
+        VerifyingKey::Public(key) => key.as_der().ok().map(|der| der.as_ref().to_vec()),
     }
 }
 

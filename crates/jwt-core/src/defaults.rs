@@ -24,6 +24,19 @@ pub const CACHE_SIZE: usize = 1024;
 /// `jwt_realm`: the realm of the `WWW-Authenticate: Bearer` challenge.
 pub const REALM: &str = "protected";
 
+/// `jwt_key_cache`: how long a key set fetched with `jwt_key_request` is used, in seconds.
+pub const KEY_CACHE_LIFETIME: u64 = 600;
+
+/// `jwt_key_cache ... refetch=`: the shortest time between two fetches of a key set after a
+/// failure or for an unknown `kid`, in seconds; also the floor of a response's `max-age`.
+pub const KEY_REFETCH_INTERVAL: u64 = 30;
+
+/// `jwt_shared_memory`: the size of the module's shared memory zone, in bytes.
+pub const SHARED_MEMORY_SIZE: usize = 1024 * 1024;
+
+/// `jwt_jwks max_age=`: the `Cache-Control: max-age` of a published JWKS, in seconds.
+pub const JWKS_MAX_AGE: u64 = 300;
+
 #[cfg(test)]
 mod tests {
     use super::*;

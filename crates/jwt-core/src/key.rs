@@ -14,13 +14,21 @@
 //!
 //! An RSA, EC or Ed25519 key only ever verifies its own family's algorithms
 //! and a secret only HS256/384/512: that is what defeats algorithm confusion.
+//!
+//! Key sets fetched from an identity provider's `jwks_uri` follow other rules
+//! (lenient per key, public keys only): see [`crate::parse_remote_jwks`]. Any
+//! key's public half can be published again as a JWK ([`Key::public_jwk`],
+//! [`KeyRing::public_jwks`]).
 
 pub(crate) mod asn1;
 pub(crate) mod jwk;
 pub(crate) mod pem;
+pub(crate) mod remote;
 
 use std::fmt;
 use std::sync::Arc;
+
+use serde_json::{Map, Value};
 
 use crate::alg::{Algorithm, Family};
 use crate::crypto::{self, Curve, SigningKey, VerifyingKey};
@@ -39,6 +47,10 @@ struct KeyInner {
     /// One prepared verifier per algorithm the key may be used with, in
     /// [`Algorithm::ALL`] order; a JWK `alg` leaves exactly one.
     verifiers: Vec<(Algorithm, VerifyingKey)>,
+    /// Verifiers the key may use only when the verifier's policy names their
+    /// algorithm explicitly (see [`Key::alg_inferred`]); empty for every key
+    /// read from a key file.
+    opt_in: Vec<(Algorithm, VerifyingKey)>,
     signing: Option<SigningKey>,
 }
 
@@ -97,11 +109,36 @@ impl KeyParts {
                 kid,
                 kind: self.kind,
                 verifiers: self.verifiers,
+                opt_in: Vec::new(),
                 signing: self.signing,
             }),
         }
     }
+
+    /// An RSA key of a remote set whose JWK has no `alg`: RS256 by default,
+    /// the other RSA algorithms only where the policy names them. An identity
+    /// provider that omits `alg` signs RS256 in practice; accepting PS* or
+    /// RS384/512 from such a key unasked would widen what a token may choose.
+    /// Public half only: a remote key never signs.
+    pub(crate) fn into_inferred_rsa_key(self, kid: Option<String>) -> Key {
+        let (verifiers, opt_in) = self
+            .verifiers
+            .into_iter()
+            .partition(|(alg, _)| *alg == INFERRED_RSA_ALGORITHM);
+        Key {
+            inner: Arc::new(KeyInner {
+                kid,
+                kind: self.kind,
+                verifiers,
+                opt_in,
+                signing: None,
+            }),
+        }
+    }
 }
+
+/// What an RSA JWK without `alg` in a remote set verifies by default.
+const INFERRED_RSA_ALGORITHM: Algorithm = Algorithm::RS256;
 
 impl KeyKind {
     fn family(self) -> Family {
@@ -131,7 +168,8 @@ impl Key {
     }
 
     /// The algorithms this key verifies (and signs, if [`Key::can_sign`]), in
-    /// [`Algorithm::ALL`] order.
+    /// [`Algorithm::ALL`] order. For a key with [`Key::alg_inferred`], the
+    /// default only (RS256).
     pub fn algorithms(&self) -> Vec<Algorithm> {
         self.inner.verifiers.iter().map(|(alg, _)| *alg).collect()
     }
@@ -144,6 +182,13 @@ impl Key {
     /// The key type.
     pub fn family(&self) -> Family {
         self.inner.kind.family()
+    }
+
+    /// An RSA key from a remote JWKS without `alg`: it verifies RS256, and
+    /// the other RSA algorithms only for a verifier whose policy
+    /// (`jwt_algorithms`) names them. Never true for a key-file key.
+    pub fn alg_inferred(&self) -> bool {
+        !self.inner.opt_in.is_empty()
     }
 
     /// An HMAC secret or a private key.
@@ -178,11 +223,32 @@ impl Key {
     }
 
     pub(crate) fn verifier(&self, alg: Algorithm) -> Option<&VerifyingKey> {
-        self.inner
-            .verifiers
-            .iter()
-            .find(|(a, _)| *a == alg)
-            .map(|(_, v)| v)
+        find_verifier(&self.inner.verifiers, alg)
+    }
+
+    /// Like [`Key::verifier`], but also the opt-in algorithms of an
+    /// [`Key::alg_inferred`] key when the policy names `alg` explicitly.
+    pub(crate) fn verifier_opting_in(
+        &self,
+        alg: Algorithm,
+        named_by_policy: bool,
+    ) -> Option<&VerifyingKey> {
+        self.verifier(alg).or_else(|| {
+            named_by_policy
+                .then(|| find_verifier(&self.inner.opt_in, alg))
+                .flatten()
+        })
+    }
+
+    /// The public half as a JWK (RFC 7517) for publication in a JWKS:
+    /// `kty`, `kid` (if any), `alg`, `use` ("sig") and the public parameters
+    /// (RFC 7518 §6), base64url without padding. `alg` is the key's own: its
+    /// JWK `alg` when it was restricted to one, else RS256, ES256/ES384/ES512
+    /// by curve, or EdDSA. `None` for an HMAC secret, which has no public half.
+    pub fn public_jwk(&self) -> Option<Map<String, Value>> {
+        let (alg, verifier) = self.inner.verifiers.first()?;
+        let spki = crypto::public_key_spki(verifier)?;
+        jwk::public_jwk(self.inner.kind, self.kid(), *alg, &spki)
     }
 
     /// Signs `signing_input`; `None` if the key cannot sign `alg` or the
@@ -194,6 +260,10 @@ impl Key {
         let signing = self.inner.signing.as_ref()?;
         crypto::sign(signing, &self.inner.verifiers, alg, signing_input)
     }
+}
+
+fn find_verifier(verifiers: &[(Algorithm, VerifyingKey)], alg: Algorithm) -> Option<&VerifyingKey> {
+    verifiers.iter().find(|(a, _)| *a == alg).map(|(_, v)| v)
 }
 
 impl fmt::Debug for Key {
@@ -310,6 +380,18 @@ pub enum KeyError {
          add a key with \"use\":\"sig\" or without \"use\""
     )]
     NoSignatureKeys { skipped: usize },
+
+    #[error("the remote JWKS is {len} bytes, over the {max}-byte limit")]
+    RemoteJwksTooLarge { len: usize, max: usize },
+
+    #[error("the remote JWKS is not usable: {reason}")]
+    NotAJwks { reason: String },
+
+    #[error(
+        "the remote JWKS holds no usable signature key{}",
+        remote::skipped_summary(.skipped)
+    )]
+    NoUsableRemoteKeys { skipped: Vec<String> },
 }
 
 /// Loads every key in one key file. `kid` comes from the directive's `kid=ID`
@@ -413,6 +495,19 @@ impl KeyRing {
     /// The first key able to sign.
     pub fn signing_key(&self) -> Option<&Key> {
         self.keys.iter().find(|key| key.can_sign())
+    }
+
+    /// `{"keys":[...]}`: the [`Key::public_jwk`] of every key that has a
+    /// public half, in ring order (HMAC secrets are left out). What a
+    /// `jwks_uri` of tokens this ring signs would serve.
+    pub fn public_jwks(&self) -> Value {
+        let keys: Vec<Value> = self
+            .keys
+            .iter()
+            .filter_map(Key::public_jwk)
+            .map(Value::Object)
+            .collect();
+        serde_json::json!({ "keys": keys })
     }
 }
 

@@ -8,6 +8,8 @@
 //! * [`bearer`]: the token of an `Authorization: Bearer` header;
 //! * [`cookie`]: the `jwt_login_cookie` directive and its `Set-Cookie` value;
 //! * [`require`]: the truth rule of `jwt_require`;
+//! * [`claim_rule`]: `jwt_require_claim`'s operators on claim paths;
+//! * [`key_refresh`]: when a remote key set (`jwt_key_request`) is fetched again;
 //! * [`defaults`]: the directives' default settings, in one place.
 //!
 //! Nothing here panics on input: it runs inside nginx worker processes.
@@ -19,6 +21,7 @@
 pub mod alg;
 pub mod bearer;
 mod cache;
+pub mod claim_rule;
 pub mod cookie;
 mod crypto;
 pub mod defaults;
@@ -29,14 +32,17 @@ pub mod fuzzing;
 pub mod issue;
 pub mod json;
 pub mod key;
+pub mod key_refresh;
 pub mod require;
 pub mod token;
 pub mod verify;
 
 pub use alg::{Algorithm, Family};
 pub use bearer::bearer_token;
+pub use claim_rule::{ClaimRule, ClaimRuleError, Unmet};
 pub use cookie::{parse_login_cookie, CookieError, LoginCookie, MaxAge};
 pub use issue::{IssueError, IssuePolicy, IssuedToken, Signer, SignerError};
+pub use key::remote::{parse_remote_jwks, RemoteKeySet, RemoteKeys, MAX_REMOTE_JWKS_LEN};
 pub use key::{load_keys, Key, KeyError, KeyRing};
 pub use token::{Malformed, NumericDate, Part};
 pub use verify::{
@@ -45,6 +51,8 @@ pub use verify::{
 
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod proptests_remote;
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]

@@ -15,11 +15,13 @@
 //! 4. key choice by `kid` and algorithm (`key`), then the signature over the
 //!    still-encoded `header.payload` with each candidate key until one
 //!    verifies (`signature`). A forged token therefore fails here whatever
-//!    its payload holds, even if that is not base64 or not JSON;
-//! 5. claims (only for a validly signed token): base64url JSON object;
+//!    its payload holds, even if that is not base64 or not JSON. Candidates
+//!    are the `jwt_key_file` keys, then the current remote set's, if any;
+//! 5. `typ`, when the policy requires one (`typ`): a header value, but only
+//!    judged once the signature holds, like the claims;
+//! 6. claims (only for a validly signed token): base64url JSON object;
 //!    `exp`/`nbf`/`iat` numbers; `exp` present when required (all
-//!    `malformed`);
-//! 6. `iss` (`issuer`) and `aud` (`audience`);
+//!    `malformed`); then `iss` (`issuer`) and `aud` (`audience`);
 //! 7. time: `exp` (`expired`), `nbf` (`not_yet_valid`), both with leeway.
 //!
 //! The cost of this order: a garbage payload under a plausible header now
@@ -28,7 +30,10 @@
 //! well-formed forged token always cost that much.
 //!
 //! Tokens that pass 1–6 are cached by their exact bytes; a cache hit runs only
-//! step 7 again.
+//! step 7 again. With remote keys, an entry also records the key set it was
+//! verified under (its epoch, see [`RemoteKeys`]) and is a hit only while that
+//! set is current: a key the provider withdrew stops validating its tokens at
+//! the next install, cached or not.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -39,7 +44,8 @@ use serde_json::{Map, Value};
 use crate::alg::{Algorithm, Family};
 use crate::cache::TokenCache;
 use crate::defaults;
-use crate::key::KeyRing;
+use crate::key::remote::{Installed, RemoteKeySet, RemoteKeys};
+use crate::key::{Key, KeyRing};
 use crate::token::{self, Malformed, NumericDate, Part};
 
 /// What `jwt_verify` accepts, fixed at configuration time.
@@ -57,6 +63,10 @@ pub struct VerifyPolicy {
     pub audiences: Vec<String>,
     /// Largest compact token accepted, in bytes.
     pub max_token_len: usize,
+    /// Required header `typ` (e.g. "at+jwt" for RFC 9068 access tokens),
+    /// compared case-insensitively, "application/" implied when the value has
+    /// no '/' (RFC 7515 §4.1.9). `None` = not checked.
+    pub typ: Option<String>,
 }
 
 impl Default for VerifyPolicy {
@@ -68,6 +78,7 @@ impl Default for VerifyPolicy {
             issuer: None,
             audiences: Vec::new(),
             max_token_len: defaults::MAX_TOKEN_LEN,
+            typ: None,
         }
     }
 }
@@ -174,11 +185,18 @@ pub enum VerifyError {
         expected: Vec<String>,
         found: String,
     },
+
+    /// `found` is the header's `typ`, quoted, escaped and cut like every
+    /// token-supplied value (or "absent", "a number"...); `expected` is the
+    /// policy's, quoted the same way.
+    #[error("token header \"typ\" is {found}, expected {expected}")]
+    Type { expected: String, found: String },
 }
 
 impl VerifyError {
     /// One of "missing", "malformed", "too_large", "algorithm", "key",
-    /// "signature", "expired", "not_yet_valid", "issuer", "audience", "crit".
+    /// "signature", "expired", "not_yet_valid", "issuer", "audience", "crit",
+    /// "typ".
     pub fn code(&self) -> &'static str {
         match self {
             VerifyError::Missing => "missing",
@@ -192,7 +210,19 @@ impl VerifyError {
             VerifyError::NotYetValid { .. } => "not_yet_valid",
             VerifyError::Issuer { .. } => "issuer",
             VerifyError::Audience { .. } => "audience",
+            VerifyError::Type { .. } => "typ",
         }
+    }
+
+    /// True when a newer remote key set might verify the token: no current
+    /// key has its `kid`, or no remote set has been fetched yet. The caller
+    /// may then refetch the set (rate-limited: any client can send such a
+    /// token) and verify again.
+    pub fn is_unknown_kid(&self) -> bool {
+        matches!(
+            self,
+            VerifyError::Key(NoKey::UnknownKid(_) | NoKey::NotFetched)
+        )
     }
 }
 
@@ -236,6 +266,9 @@ pub enum NoKey {
     KidCannotVerify { kid: String, alg: Algorithm },
     /// Without `kid`: no key supports the token's `alg`.
     NoKeyForAlgorithm(Algorithm),
+    /// No `jwt_key_file` key fits and the remote key set has not been
+    /// fetched yet (or every fetch so far failed).
+    NotFetched,
 }
 
 impl fmt::Display for NoKey {
@@ -246,12 +279,15 @@ impl fmt::Display for NoKey {
                 write!(f, "the key(s) with kid {kid} cannot verify {alg}")
             }
             NoKey::NoKeyForAlgorithm(alg) => write!(f, "no configured key can verify {alg}"),
+            NoKey::NotFetched => f.write_str(
+                "no configured key fits the token and no remote key set has been fetched yet",
+            ),
         }
     }
 }
 
 /// A token-supplied string made safe for a log line: quoted, escaped, cut.
-fn quoted(s: &str) -> String {
+pub(crate) fn quoted(s: &str) -> String {
     const MAX_CHARS: usize = 64;
     let mut out = String::with_capacity(s.len().min(MAX_CHARS) + 2);
     out.push('"');
@@ -334,8 +370,13 @@ impl VerifiedToken {
 /// configuration time; shared by reference (Send + Sync).
 pub struct Verifier {
     policy: VerifyPolicy,
+    /// The `jwt_key_file` keys; may be empty when there are remote keys.
     ring: KeyRing,
+    /// The allow-list fixed at configuration time, in [`Algorithm::ALL`]
+    /// order. With remote keys and no `jwt_algorithms`, the current remote
+    /// set's algorithms are allowed on top of these (see [`Verifier::allows`]).
     allowed: Vec<Algorithm>,
+    remote: Option<Arc<RemoteKeys>>,
     cache: Option<TokenCache>,
 }
 
@@ -345,6 +386,7 @@ impl fmt::Debug for Verifier {
             .field("policy", &self.policy)
             .field("keys", &self.ring.keys())
             .field("allowed", &self.allowed)
+            .field("remote", &self.remote)
             .field("cache", &self.cache.is_some())
             .finish()
     }
@@ -361,27 +403,41 @@ impl Verifier {
         if ring.is_empty() {
             return Err(PolicyError::NoKeys);
         }
-        let supported = ring.supported_algorithms();
-        let allowed = match &policy.algorithms {
-            None => supported,
-            Some(list) if list.is_empty() => return Err(PolicyError::NoAlgorithms),
-            Some(list) => {
-                if let Some(&alg) = list.iter().find(|alg| !supported.contains(alg)) {
-                    return Err(PolicyError::AlgorithmWithoutKey {
-                        alg,
-                        hint: key_hint(alg),
-                    });
-                }
-                Algorithm::ALL
-                    .into_iter()
-                    .filter(|alg| list.contains(alg))
-                    .collect()
-            }
-        };
+        Verifier::build(policy, ring, cache_capacity, None)
+    }
+
+    /// A verifier whose candidate keys are `ring` (the `jwt_key_file` keys,
+    /// possibly none) followed by whatever set `remote` holds when a token
+    /// arrives.
+    ///
+    /// The keys of a remote set are unknown at configuration time, so a
+    /// `jwt_algorithms` entry is only refused here when no key could ever
+    /// serve it: an HS* algorithm without a `jwt_key_file` secret (a remote
+    /// key is never a secret). Without `jwt_algorithms`, the allowed
+    /// algorithms are those of the `ring` and of the current remote set
+    /// (RS256 only for an RSA key published without `alg`); with it, an RSA
+    /// key published without `alg` also verifies the RSA algorithms listed.
+    pub fn with_remote_keys(
+        policy: VerifyPolicy,
+        ring: KeyRing,
+        cache_capacity: usize,
+        remote: Arc<RemoteKeys>,
+    ) -> Result<Verifier, PolicyError> {
+        Verifier::build(policy, ring, cache_capacity, Some(remote))
+    }
+
+    fn build(
+        policy: VerifyPolicy,
+        ring: KeyRing,
+        cache_capacity: usize,
+        remote: Option<Arc<RemoteKeys>>,
+    ) -> Result<Verifier, PolicyError> {
+        let allowed = static_allow_list(&policy, &ring, remote.is_some())?;
         Ok(Verifier {
             policy,
             ring,
             allowed,
+            remote,
             cache: TokenCache::new(cache_capacity),
         })
     }
@@ -390,9 +446,17 @@ impl Verifier {
         &self.policy
     }
 
-    /// The effective allow-list, in [`Algorithm::ALL`] order.
+    /// The allow-list fixed at configuration time, in [`Algorithm::ALL`]
+    /// order: `jwt_algorithms`, or else every algorithm of the `jwt_key_file`
+    /// keys. In the latter case a verifier with remote keys also allows, per
+    /// token, the algorithms of the remote set current at that moment.
     pub fn allowed_algorithms(&self) -> &[Algorithm] {
         &self.allowed
+    }
+
+    /// The remote key set this verifier consults, if any.
+    pub fn remote_keys(&self) -> Option<&Arc<RemoteKeys>> {
+        self.remote.as_ref()
     }
 
     /// Verifies a compact JWS exactly as received (no "Bearer "). `now` is
@@ -407,14 +471,24 @@ impl Verifier {
                 max: self.policy.max_token_len,
             });
         }
-        if let Some(hit) = self.cache.as_ref().and_then(|cache| cache.get(token)) {
+        // One atomic load: the hit path takes no lock besides the cache's.
+        let epoch = self.remote.as_ref().map_or(0, |remote| remote.epoch());
+        if let Some(hit) = self
+            .cache
+            .as_ref()
+            .and_then(|cache| cache.get(token, epoch))
+        {
             self.check_time(&hit, now)?;
             return Ok(hit);
         }
-        let verified = Arc::new(self.verify_uncached(token)?);
+        // One snapshot for the whole verification, so that the algorithm
+        // check, the key choice and the cache entry all see the same set.
+        let installed = self.remote.as_ref().and_then(|remote| remote.snapshot());
+        let verified = Arc::new(self.verify_uncached(token, installed.as_ref())?);
         self.check_time(&verified, now)?;
         if let Some(cache) = &self.cache {
-            cache.insert(token, Arc::clone(&verified));
+            let epoch = installed.as_ref().map_or(0, |installed| installed.epoch);
+            cache.insert(token, Arc::clone(&verified), epoch);
         }
         Ok(verified)
     }
@@ -426,7 +500,11 @@ impl Verifier {
     /// makes a single allocation for decoding, as before the reorder. A forged
     /// token reserves room for a payload it never decodes; that costs nothing
     /// extra (it is the same one allocation).
-    fn verify_uncached(&self, token: &[u8]) -> Result<VerifiedToken, VerifyError> {
+    fn verify_uncached(
+        &self,
+        token: &[u8],
+        installed: Option<&Installed>,
+    ) -> Result<VerifiedToken, VerifyError> {
         let segments = token::split(token)?;
         let mut decoded = Vec::with_capacity(token::decoded_capacity(&segments));
 
@@ -446,9 +524,21 @@ impl Verifier {
         if range.is_empty() {
             return Err(Malformed::EmptySignature.into());
         }
-        self.check_signature(algorithm, kid, segments.signing_input, &decoded[range])?;
+        let candidates = Candidates {
+            ring: self.ring.keys(),
+            remote: installed.map(|installed| installed.set.as_ref()),
+        };
+        self.check_signature(
+            algorithm,
+            kid,
+            candidates,
+            segments.signing_input,
+            &decoded[range],
+        )?;
 
-        // Authentic from here on: the payload may be parsed.
+        // Authentic from here on: the header's other members and the payload
+        // may be judged.
+        self.check_type(&header)?;
         let range = token::decode_into(segments.payload, Part::Claims, &mut decoded)?;
         let claims = token::json_object(&decoded[range], Part::Claims)?;
         let expiration = token::numeric_date(&claims, "exp")?;
@@ -483,32 +573,54 @@ impl Verifier {
         }
         let alg = Algorithm::from_name(name)
             .ok_or_else(|| VerifyError::Algorithm(AlgorithmRejected::Unknown(quoted(name))))?;
-        if !self.allowed.contains(&alg) {
+        if !self.allows(alg) {
             return Err(VerifyError::Algorithm(AlgorithmRejected::NotAllowed(alg)));
         }
         Ok(alg)
     }
 
-    /// Tries, in ring order, every key that matches `kid` (when given) and
-    /// supports `alg`. A key only has verifiers for its own family, so an RSA
-    /// key can never be used as an HMAC secret, nor a secret for RS256.
+    /// The allow-list check. Without `jwt_algorithms`, a verifier with remote keys allows
+    /// every asymmetric algorithm: the provider may publish a key of another family at any
+    /// time (a move from RS256 to ES256), and such a token must reach the key step, where its
+    /// unknown `kid` is a reason to fetch the set again, rather than be refused as
+    /// `algorithm`. This opens nothing: a key only ever verifies its own family's algorithms,
+    /// and a remote key is never an HMAC secret.
+    fn allows(&self, alg: Algorithm) -> bool {
+        if self.allowed.contains(&alg) {
+            return true;
+        }
+        self.remote.is_some() && self.policy.algorithms.is_none() && alg.family() != Family::Hmac
+    }
+
+    /// Tries, in order (key file keys, then remote keys), every key that
+    /// matches `kid` (when given) and supports `alg`. A key only has verifiers
+    /// for its own family, so an RSA key can never be used as an HMAC secret,
+    /// nor a secret for RS256.
     fn check_signature(
         &self,
         alg: Algorithm,
         kid: Option<&str>,
+        candidates: Candidates<'_>,
         signing_input: &[u8],
         signature: &[u8],
     ) -> Result<(), VerifyError> {
+        // An RSA key published without `alg` serves the RSA algorithms the
+        // operator listed, on top of its default RS256.
+        let named_by_policy = self
+            .policy
+            .algorithms
+            .as_ref()
+            .is_some_and(|list| list.contains(&alg));
         let mut kid_seen = false;
         let mut tried = 0;
-        for key in self.ring.keys() {
+        for key in candidates.keys() {
             if let Some(kid) = kid {
                 if key.kid() != Some(kid) {
                     continue;
                 }
                 kid_seen = true;
             }
-            let Some(verifier) = key.verifier(alg) else {
+            let Some(verifier) = key.verifier_opting_in(alg, named_by_policy) else {
                 continue;
             };
             tried += 1;
@@ -519,6 +631,9 @@ impl Verifier {
         if tried > 0 {
             return Err(VerifyError::Signature { alg, tried });
         }
+        if self.remote.is_some() && candidates.remote.is_none() {
+            return Err(VerifyError::Key(NoKey::NotFetched));
+        }
         Err(VerifyError::Key(match kid {
             Some(kid) if kid_seen => NoKey::KidCannotVerify {
                 kid: quoted(kid),
@@ -527,6 +642,22 @@ impl Verifier {
             Some(kid) => NoKey::UnknownKid(quoted(kid)),
             None => NoKey::NoKeyForAlgorithm(alg),
         }))
+    }
+
+    /// `typ` (RFC 7515 §4.1.9), when the policy names one: RFC 9068 access
+    /// tokens say "at+jwt", so that an ID token or another JWT of the same
+    /// issuer cannot pass for one (RFC 8725 §3.11).
+    fn check_type(&self, header: &Map<String, Value>) -> Result<(), VerifyError> {
+        let Some(expected) = &self.policy.typ else {
+            return Ok(());
+        };
+        match header.get("typ") {
+            Some(Value::String(typ)) if same_media_type(expected, typ) => Ok(()),
+            other => Err(VerifyError::Type {
+                expected: quoted(expected),
+                found: describe_claim(other),
+            }),
+        }
     }
 
     fn check_issuer(&self, claims: &Map<String, Value>) -> Result<(), VerifyError> {
@@ -585,6 +716,74 @@ impl Verifier {
             }
         }
         Ok(())
+    }
+}
+
+/// The allow-list known at configuration time (see [`Verifier::new`] and
+/// [`Verifier::with_remote_keys`]).
+fn static_allow_list(
+    policy: &VerifyPolicy,
+    ring: &KeyRing,
+    remote: bool,
+) -> Result<Vec<Algorithm>, PolicyError> {
+    let supported = ring.supported_algorithms();
+    let Some(list) = &policy.algorithms else {
+        return Ok(supported);
+    };
+    if list.is_empty() {
+        return Err(PolicyError::NoAlgorithms);
+    }
+    // A remote key may turn out to serve any asymmetric algorithm, but it is
+    // never an HMAC secret.
+    let servable =
+        |alg: Algorithm| supported.contains(&alg) || (remote && alg.family() != Family::Hmac);
+    if let Some(&alg) = list.iter().find(|alg| !servable(**alg)) {
+        return Err(PolicyError::AlgorithmWithoutKey {
+            alg,
+            hint: key_hint(alg),
+        });
+    }
+    Ok(Algorithm::ALL
+        .into_iter()
+        .filter(|alg| list.contains(alg))
+        .collect())
+}
+
+/// The keys one verification may try: the key file keys, then the remote
+/// set current when it started.
+#[derive(Clone, Copy)]
+struct Candidates<'a> {
+    ring: &'a [Key],
+    remote: Option<&'a RemoteKeySet>,
+}
+
+impl<'a> Candidates<'a> {
+    fn keys(self) -> impl Iterator<Item = &'a Key> {
+        let remote: &'a [Key] = self.remote.map_or(&[], RemoteKeySet::keys);
+        self.ring.iter().chain(remote)
+    }
+}
+
+/// Media types compared as RFC 7515 §4.1.9 says: case-insensitively, with
+/// "application/" implied before a value that has no '/'. So "at+jwt",
+/// "AT+JWT" and "application/at+jwt" are one type; "text/at+jwt" another.
+fn same_media_type(a: &str, b: &str) -> bool {
+    short_media_type(a).eq_ignore_ascii_case(short_media_type(b))
+}
+
+/// The value without an "application/" prefix that §4.1.9 allows omitting.
+fn short_media_type(value: &str) -> &str {
+    const PREFIX: &str = "application/";
+    match value.get(..PREFIX.len()) {
+        Some(head) if head.eq_ignore_ascii_case(PREFIX) => {
+            let rest = &value[PREFIX.len()..];
+            if rest.contains('/') {
+                value
+            } else {
+                rest
+            }
+        }
+        _ => value,
     }
 }
 

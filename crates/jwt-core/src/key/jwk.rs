@@ -15,6 +15,10 @@
 //! location ("JWKS key #2 (kid \"abc\")") and the fix, encryption keys can be
 //! skipped instead of failing the whole set, and private components go
 //! straight into aws-lc key objects. Fuzzed and property-tested.
+//!
+//! The same reader serves the key sets identity providers publish (remote.rs:
+//! lenient per key, public halves only) and [`public_jwk`] writes a key back
+//! as a public JWK for publication.
 
 use aws_lc_rs::rsa::{KeyPairComponents, PublicKeyComponents};
 use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
@@ -26,8 +30,9 @@ use super::asn1::{self, FormatError};
 use super::{Key, KeyError, KeyKind, KeyParts};
 use crate::alg::Algorithm;
 use crate::crypto::{self, Curve, SigningKey};
+use crate::der;
 
-type Object = Map<String, Value>;
+pub(super) type Object = Map<String, Value>;
 
 pub(crate) fn load(bytes: &[u8], kid_param: Option<&str>) -> Result<Vec<Key>, KeyError> {
     let value: Value = serde_json::from_slice(bytes).map_err(KeyError::InvalidJson)?;
@@ -91,14 +96,30 @@ fn invalid(location: &str, reason: impl Into<String>) -> KeyError {
 
 /// One JWK object being read; `location` names it in errors ("JWKS key #2
 /// (kid \"abc\")").
-struct Jwk<'a> {
+pub(super) struct Jwk<'a> {
     object: &'a Object,
     location: String,
     kid: Option<&'a str>,
+    /// A remote key: private members are ignored, so the key never signs.
+    public_only: bool,
 }
 
 impl<'a> Jwk<'a> {
-    fn new(object: &'a Object, mut location: String) -> Result<Jwk<'a>, KeyError> {
+    fn new(object: &'a Object, location: String) -> Result<Jwk<'a>, KeyError> {
+        Jwk::read_kid(object, location, false)
+    }
+
+    /// A key of a remote set: the public half only, and the kid (network
+    /// input headed for the error log) quoted, escaped and cut.
+    pub(super) fn remote(object: &'a Object, location: String) -> Result<Jwk<'a>, KeyError> {
+        Jwk::read_kid(object, location, true)
+    }
+
+    fn read_kid(
+        object: &'a Object,
+        mut location: String,
+        public_only: bool,
+    ) -> Result<Jwk<'a>, KeyError> {
         let kid = match object.get("kid") {
             None => None,
             Some(Value::String(kid)) if kid.is_empty() => None,
@@ -106,20 +127,33 @@ impl<'a> Jwk<'a> {
             Some(_) => return Err(invalid(&location, "\"kid\" is not a string")),
         };
         if let Some(kid) = kid {
-            location = format!("{location} (kid {kid:?})");
+            location = if public_only {
+                format!("{location} (kid {})", crate::verify::quoted(kid))
+            } else {
+                format!("{location} (kid {kid:?})")
+            };
         }
         Ok(Jwk {
             object,
             location,
             kid,
+            public_only,
         })
     }
 
-    fn error(&self, reason: impl Into<String>) -> KeyError {
+    pub(super) fn kid(&self) -> Option<&'a str> {
+        self.kid
+    }
+
+    pub(super) fn member(&self, name: &str) -> Option<&'a Value> {
+        self.object.get(name)
+    }
+
+    pub(super) fn error(&self, reason: impl Into<String>) -> KeyError {
         invalid(&self.location, reason)
     }
 
-    fn optional_str(&self, name: &str) -> Result<Option<&'a str>, KeyError> {
+    pub(super) fn optional_str(&self, name: &str) -> Result<Option<&'a str>, KeyError> {
         match self.object.get(name) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
@@ -127,14 +161,15 @@ impl<'a> Jwk<'a> {
         }
     }
 
-    fn required_str(&self, name: &str) -> Result<&'a str, KeyError> {
+    pub(super) fn required_str(&self, name: &str) -> Result<&'a str, KeyError> {
         self.optional_str(name)?
             .ok_or_else(|| self.error(format!("\"{name}\" is missing")))
     }
 
     /// A base64url member (RFC 7518 §6: Base64urlUInt and octet sequences).
-    /// Padding is tolerated here: this is configuration, not attacker input.
-    fn bytes(&self, name: &str) -> Result<Vec<u8>, KeyError> {
+    /// Padding is tolerated: a harmless leniency towards whoever wrote the
+    /// key file or published the set.
+    pub(super) fn bytes(&self, name: &str) -> Result<Vec<u8>, KeyError> {
         let text = self.required_str(name)?;
         URL_SAFE_NO_PAD
             .decode(text.trim_end_matches('='))
@@ -152,16 +187,24 @@ impl<'a> Jwk<'a> {
         }
     }
 
+    /// The private scalar `d`, unless only the public half is wanted: then it
+    /// is not even decoded, so a malformed one cannot cost the public key.
+    fn private_d(&self) -> Result<Option<Vec<u8>>, KeyError> {
+        if self.public_only {
+            Ok(None)
+        } else {
+            self.optional_bytes("d")
+        }
+    }
+
     /// `use` other than "sig", or a JWE key-management `alg` (RFC 7518 §4.1).
     fn is_for_encryption(&self) -> Result<bool, KeyError> {
         if let Some(key_use) = self.optional_str("use")? {
             return Ok(key_use != "sig");
         }
-        let alg = self.optional_str("alg")?.unwrap_or_default();
-        let jwe_prefixes = [
-            "RSA1_5", "RSA-OAEP", "ECDH-ES", "A128", "A192", "A256", "PBES2",
-        ];
-        Ok(alg == "dir" || jwe_prefixes.iter().any(|p| alg.starts_with(p)))
+        Ok(is_jwe_algorithm(
+            self.optional_str("alg")?.unwrap_or_default(),
+        ))
     }
 
     fn algorithm(&self) -> Result<Option<Algorithm>, KeyError> {
@@ -212,13 +255,13 @@ impl<'a> Jwk<'a> {
         })
     }
 
-    fn rsa(&self) -> Result<KeyParts, KeyError> {
+    pub(super) fn rsa(&self) -> Result<KeyParts, KeyError> {
         let n = self.bytes("n")?;
         let e = self.bytes("e")?;
         let n = strip_leading_zeros(&n);
         let e = strip_leading_zeros(&e);
         asn1::check_rsa_bits(n).map_err(|err| self.error(err.to_string()))?;
-        let Some(d) = self.optional_bytes("d")? else {
+        let Some(d) = self.private_d()? else {
             return asn1::rsa_public(n, e, None).map_err(|err| self.format_error(err));
         };
         if self.object.contains_key("oth") {
@@ -250,7 +293,7 @@ impl<'a> Jwk<'a> {
         asn1::rsa_from_pair(pair).map_err(|err| self.format_error(err))
     }
 
-    fn ec(&self) -> Result<KeyParts, KeyError> {
+    pub(super) fn ec(&self) -> Result<KeyParts, KeyError> {
         let crv = self.required_str("crv")?;
         let curve = Curve::from_jwk_name(crv).ok_or_else(|| {
             self.error(
@@ -272,7 +315,7 @@ impl<'a> Jwk<'a> {
         point.push(0x04); // SEC1 uncompressed point
         point.extend_from_slice(&x);
         point.extend_from_slice(&y);
-        let Some(d) = self.optional_bytes("d")? else {
+        let Some(d) = self.private_d()? else {
             let verifier = crypto::ec_verifier(curve, &point)
                 .map_err(|err| self.error(format!("EC public key rejected: {err}")))?;
             return Ok(KeyParts {
@@ -289,7 +332,7 @@ impl<'a> Jwk<'a> {
         asn1::ec_from_pair(curve, pair).map_err(|err| self.format_error(err))
     }
 
-    fn okp(&self) -> Result<KeyParts, KeyError> {
+    pub(super) fn okp(&self) -> Result<KeyParts, KeyError> {
         let crv = self.required_str("crv")?;
         if crv != "Ed25519" {
             return Err(self.error(format!(
@@ -297,7 +340,7 @@ impl<'a> Jwk<'a> {
             )));
         }
         let x = self.bytes("x")?;
-        let signing = match self.optional_bytes("d")? {
+        let signing = match self.private_d()? {
             None => None,
             Some(d) => Some(SigningKey::Ed25519(
                 Ed25519KeyPair::from_seed_and_public_key(&d, &x)
@@ -325,7 +368,82 @@ impl<'a> Jwk<'a> {
     }
 }
 
+/// A JWE key-management `alg` (RFC 7518 §4.1): the mark of an encryption key.
+pub(super) fn is_jwe_algorithm(alg: &str) -> bool {
+    let jwe_prefixes = [
+        "RSA1_5", "RSA-OAEP", "ECDH-ES", "A128", "A192", "A256", "PBES2",
+    ];
+    alg == "dir" || jwe_prefixes.iter().any(|p| alg.starts_with(p))
+}
+
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
     &bytes[start..]
+}
+
+// ---- writing: a key's public half as a JWK --------------------------------------
+
+/// The public JWK of a key whose public half the backend encoded as `spki`
+/// (SubjectPublicKeyInfo DER). Integers are minimal big-endian (RFC 7518
+/// §2 Base64urlUInt: no leading zero octets), coordinates full length (§6.2.1.2).
+/// `None` for an HMAC secret, or if `spki` does not hold what `kind` says
+/// (which the backend's own encoding never does).
+pub(super) fn public_jwk(
+    kind: KeyKind,
+    kid: Option<&str>,
+    alg: Algorithm,
+    spki: &[u8],
+) -> Option<Object> {
+    let public = spki_public_key(spki)?;
+    let mut jwk = Object::new();
+    let mut put = |name: &str, value: Value| jwk.insert(name.to_owned(), value);
+    let b64 = |bytes: &[u8]| Value::String(URL_SAFE_NO_PAD.encode(bytes));
+    match kind {
+        KeyKind::Hmac { .. } => return None,
+        KeyKind::Rsa { .. } => {
+            let (n, e) = rsa_public_key(public)?;
+            put("kty", "RSA".into());
+            put("n", b64(n));
+            put("e", b64(e));
+        }
+        KeyKind::Ec(curve) => {
+            // SEC1 uncompressed point: 0x04 || x || y, each coordinate_len.
+            let xy = public.strip_prefix(&[0x04])?;
+            if xy.len() != 2 * curve.coordinate_len() {
+                return None;
+            }
+            let (x, y) = xy.split_at(curve.coordinate_len());
+            put("kty", "EC".into());
+            put("crv", curve.name().into());
+            put("x", b64(x));
+            put("y", b64(y));
+        }
+        KeyKind::Ed25519 => {
+            put("kty", "OKP".into());
+            put("crv", "Ed25519".into());
+            put("x", b64(public));
+        }
+    }
+    if let Some(kid) = kid {
+        put("kid", kid.into());
+    }
+    put("alg", alg.name().into());
+    put("use", "sig".into());
+    Some(jwk)
+}
+
+/// The subjectPublicKey bits of a SubjectPublicKeyInfo.
+fn spki_public_key(spki: &[u8]) -> Option<&[u8]> {
+    let mut spki = der::outer_sequence(spki, "SubjectPublicKeyInfo").ok()?;
+    spki.sequence("AlgorithmIdentifier").ok()?;
+    let bits = spki.read(der::BIT_STRING, "subjectPublicKey").ok()?;
+    der::bit_string_bytes(bits).ok()
+}
+
+/// (n, e) of a PKCS#1 RSAPublicKey, without leading zero octets.
+fn rsa_public_key(der: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut key = der::outer_sequence(der, "RSAPublicKey").ok()?;
+    let n = der::unsigned_integer(key.read(der::INTEGER, "modulus").ok()?);
+    let e = der::unsigned_integer(key.read(der::INTEGER, "exponent").ok()?);
+    Some((n, e))
 }

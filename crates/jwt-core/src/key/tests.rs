@@ -787,3 +787,166 @@ fn format_detection() {
     assert_eq!(detect(b"0123456789abcdef0123456789abcdef"), Format::Secret);
     assert_eq!(detect(b"x{\"kty\":\"oct\"}"), Format::Secret);
 }
+
+// ---- publication (public_jwk, public_jwks) ---------------------------------------
+
+/// Every asymmetric fixture key, with the `kty`, `crv` and `alg` its public
+/// JWK must carry.
+const PUBLISHABLE: &[(&str, &str, Option<&str>, &str)] = &[
+    ("rsa2048.pkcs8.pem", "RSA", None, "RS256"),
+    ("rsa2048.pkcs1.pem", "RSA", None, "RS256"),
+    ("rsa2048.spki.pem", "RSA", None, "RS256"),
+    ("rsa2048.pkcs1-public.pem", "RSA", None, "RS256"),
+    ("rsa2048.cert.pem", "RSA", None, "RS256"),
+    ("rsa2048.private.jwk", "RSA", None, "RS256"),
+    ("rsa2048.public.jwk", "RSA", None, "RS256"),
+    ("p256.pkcs8.pem", "EC", Some("P-256"), "ES256"),
+    ("p256.sec1.pem", "EC", Some("P-256"), "ES256"),
+    ("p256.spki.pem", "EC", Some("P-256"), "ES256"),
+    ("p256.cert.pem", "EC", Some("P-256"), "ES256"),
+    ("p256.private.jwk", "EC", Some("P-256"), "ES256"),
+    ("p384.sec1.pem", "EC", Some("P-384"), "ES384"),
+    ("p384.public.jwk", "EC", Some("P-384"), "ES384"),
+    ("p521.pkcs8.pem", "EC", Some("P-521"), "ES512"),
+    ("p521.spki.pem", "EC", Some("P-521"), "ES512"),
+    ("ed25519.pkcs8.pem", "OKP", Some("Ed25519"), "EdDSA"),
+    ("ed25519.spki.pem", "OKP", Some("Ed25519"), "EdDSA"),
+    ("ed25519.cert.pem", "OKP", Some("Ed25519"), "EdDSA"),
+    ("ed25519.private.jwk", "OKP", Some("Ed25519"), "EdDSA"),
+];
+
+/// The private key file whose public half `file` holds.
+fn private_of(file: &str) -> &'static str {
+    match file.split('.').next().unwrap() {
+        "rsa2048" => "rsa2048.pkcs8.pem",
+        "p256" => "p256.pkcs8.pem",
+        "p384" => "p384.pkcs8.pem",
+        "p521" => "p521.pkcs8.pem",
+        _ => "ed25519.pkcs8.pem",
+    }
+}
+
+fn b64_member(jwk: &serde_json::Map<String, serde_json::Value>, name: &str) -> Vec<u8> {
+    let text = jwk[name].as_str().unwrap();
+    assert!(!text.contains('='), "{name} is unpadded");
+    base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, text).unwrap()
+}
+
+#[test]
+fn public_jwk_of_every_key_kind() {
+    for &(file, kty, crv, alg) in PUBLISHABLE {
+        let jwk = key(file).public_jwk().unwrap_or_else(|| panic!("{file}"));
+        assert_eq!(jwk["kty"], kty, "{file}");
+        assert_eq!(jwk["alg"], alg, "{file}");
+        assert_eq!(jwk["use"], "sig", "{file}");
+        assert!(!jwk.contains_key("kid"), "{file}");
+        let mut names: Vec<&str> = jwk.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        let expected: &[&str] = match kty {
+            "RSA" => &["alg", "e", "kty", "n", "use"],
+            "EC" => &["alg", "crv", "kty", "use", "x", "y"],
+            _ => &["alg", "crv", "kty", "use", "x"],
+        };
+        assert_eq!(names, expected, "{file}: no private member");
+        match kty {
+            "RSA" => {
+                let n = b64_member(&jwk, "n");
+                assert_eq!(n.len(), 256, "{file}: minimal, no leading zero");
+                assert_ne!(n[0], 0, "{file}");
+                assert_eq!(jwk["e"], "AQAB", "{file}");
+            }
+            "EC" => {
+                assert_eq!(jwk["crv"], crv.unwrap(), "{file}");
+                let len = match crv.unwrap() {
+                    "P-256" => 32,
+                    "P-384" => 48,
+                    _ => 66,
+                };
+                assert_eq!(b64_member(&jwk, "x").len(), len, "{file}");
+                assert_eq!(b64_member(&jwk, "y").len(), len, "{file}");
+            }
+            _ => {
+                assert_eq!(jwk["crv"], "Ed25519", "{file}");
+                assert_eq!(b64_member(&jwk, "x").len(), 32, "{file}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_published_jwk_read_back_verifies_what_the_private_key_signs() {
+    for &(file, ..) in PUBLISHABLE {
+        let jwk = serde_json::Value::Object(key(file).public_jwk().unwrap());
+        let back = load(&serde_json::to_vec(&jwk).unwrap()).unwrap().remove(0);
+        assert!(!back.can_sign(), "{file}");
+        assert_same_key_pair(&key(private_of(file)), &back);
+        // The same JWK from the public file and from the private one.
+        assert_eq!(
+            key(private_of(file)).public_jwk().unwrap(),
+            key(file).public_jwk().unwrap(),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn public_jwk_carries_kid_and_restricted_alg() {
+    let named = load_keys(&fixture("p384.pkcs8.pem"), Some("sig-1"))
+        .unwrap()
+        .remove(0);
+    let jwk = named.public_jwk().unwrap();
+    assert_eq!(jwk["kid"], "sig-1");
+    assert_eq!(jwk["alg"], "ES384");
+
+    let ps = serde_json::to_vec(&jwk_with(
+        "rsa2048.private.jwk",
+        &[("alg", "PS512".into()), ("kid", "r".into())],
+    ))
+    .unwrap();
+    let jwk = load(&ps).unwrap()[0].public_jwk().unwrap();
+    assert_eq!(jwk["alg"], "PS512");
+    assert_eq!(jwk["kid"], "r");
+    assert!(!jwk.contains_key("d"));
+}
+
+#[test]
+fn a_secret_has_no_public_jwk() {
+    assert!(secret(64, 1, Some("s")).public_jwk().is_none());
+}
+
+#[test]
+fn public_jwk_of_a_compressed_ec_point_is_uncompressed() {
+    // `openssl ec -pubout -conv_form compressed` of p256.pkcs8.pem.
+    let pem = b"-----BEGIN PUBLIC KEY-----\n\
+        MDkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDIgACP9XhV0uuttdVxx7U8TEdpQRfZaL/\n\
+        1d8Wle7udZli7ec=\n-----END PUBLIC KEY-----\n";
+    let compressed = load(pem).unwrap().remove(0);
+    assert_eq!(
+        compressed.public_jwk().unwrap(),
+        key("p256.spki.pem").public_jwk().unwrap()
+    );
+}
+
+#[test]
+fn a_ring_publishes_its_public_halves_in_order() {
+    let ring = ring(&[
+        secret(32, 1, Some("hs")),
+        load_keys(&fixture("p256.pkcs8.pem"), Some("ec"))
+            .unwrap()
+            .remove(0),
+        key("ed25519.spki.pem"),
+    ]);
+    let jwks = ring.public_jwks();
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(jwks.as_object().unwrap().len(), 1);
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0]["kid"], "ec");
+    assert_eq!(keys[1]["kty"], "OKP");
+    // What it publishes is a JWKS this crate reads.
+    let back = load(&serde_json::to_vec(&jwks).unwrap()).unwrap();
+    assert_eq!(back.len(), 2);
+    assert_eq!(
+        KeyRing::new().public_jwks(),
+        serde_json::json!({"keys": []})
+    );
+}

@@ -48,6 +48,7 @@ fn policy_defaults() {
     assert_eq!(p.issuer, None);
     assert!(p.audiences.is_empty());
     assert_eq!(p.max_token_len, 8192);
+    assert_eq!(p.typ, None);
 }
 
 #[test]
@@ -1022,6 +1023,7 @@ fn every_error_code_is_one_of_the_documented_set() {
         "issuer",
         "audience",
         "crit",
+        "typ",
     ];
     let errors = [
         VerifyError::Missing,
@@ -1050,6 +1052,10 @@ fn every_error_code_is_one_of_the_documented_set() {
         },
         VerifyError::Audience {
             expected: vec![],
+            found: "absent".into(),
+        },
+        VerifyError::Type {
+            expected: "\"at+jwt\"".into(),
             found: "absent".into(),
         },
     ];
@@ -1141,4 +1147,567 @@ fn verifier_and_tokens_are_shareable() {
     shareable::<Arc<VerifiedToken>>();
     shareable::<VerifyError>();
     shareable::<PolicyError>();
+}
+
+// ---- typ (RFC 9068 access tokens) ---------------------------------------------------------
+
+fn typ_verifier(typ: &str) -> (Key, Verifier) {
+    let key = hs_key();
+    let policy = VerifyPolicy {
+        typ: Some(typ.into()),
+        ..Default::default()
+    };
+    let v = verifier(std::slice::from_ref(&key), policy);
+    (key, v)
+}
+
+fn typ_token(key: &Key, typ: Option<serde_json::Value>) -> String {
+    let mut header = serde_json::json!({"alg": "HS256"});
+    if let Some(typ) = typ {
+        header["typ"] = typ;
+    }
+    signed(key, HS256, &header.to_string(), &claims_exp(NOW + 60))
+}
+
+#[test]
+fn typ_is_compared_as_a_media_type() {
+    let (key, v) = typ_verifier("at+jwt");
+    for typ in [
+        "at+jwt",
+        "AT+JWT",
+        "At+Jwt",
+        "application/at+jwt",
+        "APPLICATION/at+JWT",
+    ] {
+        let token = typ_token(&key, Some(typ.into()));
+        assert_eq!(verify_code(&v, &token), "ok", "{typ}");
+    }
+    for typ in [
+        "JWT",
+        "at+jwt2",
+        "jwt+at",
+        "",
+        "text/at+jwt",
+        "application/application/at+jwt",
+        " at+jwt",
+        "application/ at+jwt",
+    ] {
+        let token = typ_token(&key, Some(typ.into()));
+        assert_eq!(verify_code(&v, &token), "typ", "{typ}");
+    }
+    for typ in [
+        serde_json::json!(null),
+        serde_json::json!(1),
+        serde_json::json!(["at+jwt"]),
+    ] {
+        let token = typ_token(&key, Some(typ.clone()));
+        assert_eq!(verify_code(&v, &token), "typ", "{typ}");
+    }
+    assert_eq!(verify_code(&v, &typ_token(&key, None)), "typ");
+
+    // Configured with the prefix, the short form matches too.
+    let (key, v) = typ_verifier("application/at+jwt");
+    assert_eq!(
+        verify_code(&v, &typ_token(&key, Some("at+jwt".into()))),
+        "ok"
+    );
+    assert_eq!(
+        verify_code(&v, &typ_token(&key, Some("AT+JWT".into()))),
+        "ok"
+    );
+    assert_eq!(verify_code(&v, &typ_token(&key, Some("jwt".into()))), "typ");
+    // A value with its own '/' is a type of its own.
+    let (key, v) = typ_verifier("example/at+jwt");
+    assert_eq!(
+        verify_code(&v, &typ_token(&key, Some("example/AT+JWT".into()))),
+        "ok"
+    );
+    assert_eq!(
+        verify_code(&v, &typ_token(&key, Some("at+jwt".into()))),
+        "typ"
+    );
+
+    // Not checked without a policy value.
+    let key = hs_key();
+    let v = verifier(std::slice::from_ref(&key), VerifyPolicy::default());
+    assert_eq!(verify_code(&v, &typ_token(&key, None)), "ok");
+    assert_eq!(verify_code(&v, &typ_token(&key, Some(7.into()))), "ok");
+}
+
+#[test]
+fn typ_messages_quote_both_values() {
+    let (key, v) = typ_verifier("at+jwt");
+    let err = |typ| v.verify(typ_token(&key, typ).as_bytes(), NOW).unwrap_err();
+    let e = err(Some("JWT".into()));
+    assert!(
+        matches!(&e, VerifyError::Type { expected, found } if expected == "\"at+jwt\"" && found == "\"JWT\"")
+    );
+    assert_eq!(
+        e.to_string(),
+        r#"token header "typ" is "JWT", expected "at+jwt""#
+    );
+    assert_eq!(
+        err(None).to_string(),
+        r#"token header "typ" is absent, expected "at+jwt""#
+    );
+    assert_eq!(
+        err(Some(5.into())).to_string(),
+        r#"token header "typ" is a number, expected "at+jwt""#
+    );
+    let long = format!("{}\n", "x".repeat(80));
+    let message = err(Some(long.into())).to_string();
+    assert!(
+        message.contains(&format!("\"{}\"…", "x".repeat(64))),
+        "{message}"
+    );
+    assert!(!message.contains('\n'));
+}
+
+#[test]
+fn typ_is_judged_after_the_signature() {
+    let (key, v) = typ_verifier("at+jwt");
+    let token = typ_token(&key, Some("JWT".into()));
+    let (input, _) = token.rsplit_once('.').unwrap();
+    let forged = format!("{input}.{}", b64([0u8; 32]));
+    assert_eq!(verify_code(&v, &forged), "signature");
+    // ...and before the claims: an ID token is refused as such, whatever its
+    // claims say.
+    let no_exp = signed(
+        &key,
+        HS256,
+        r#"{"alg":"HS256","typ":"JWT"}"#,
+        r#"{"sub":"a"}"#,
+    );
+    assert_eq!(verify_code(&v, &no_exp), "typ");
+}
+
+// ---- remote key sets --------------------------------------------------------------------
+
+use crate::key::remote::tests::{provider_key, provider_set};
+use crate::{RemoteKeySet, RemoteKeys};
+
+fn remote_verifier(
+    policy: VerifyPolicy,
+    keys: &[Key],
+    cache: usize,
+) -> (Arc<RemoteKeys>, Verifier) {
+    let remote = Arc::new(RemoteKeys::new());
+    let v = Verifier::with_remote_keys(policy, ring(keys), cache, Arc::clone(&remote)).unwrap();
+    (remote, v)
+}
+
+/// A token signed by a provider fixture's private key, with that key's kid.
+fn provider_token(set: &RemoteKeySet, index: usize, private: &str, alg: Algorithm) -> String {
+    let kid = set.keys()[index].kid().unwrap();
+    let header = serde_json::json!({"alg": alg.name(), "typ": "JWT", "kid": kid}).to_string();
+    signed(&provider_key(private), alg, &header, &claims_exp(NOW + 60))
+}
+
+fn remote_error(v: &Verifier, token: &str) -> VerifyError {
+    v.verify(token.as_bytes(), NOW).unwrap_err()
+}
+
+#[test]
+fn before_the_first_set_a_token_fails_with_not_fetched() {
+    let (_, v) = remote_verifier(VerifyPolicy::default(), &[], 0);
+    let google = provider_set("google.json");
+    for alg_token in [
+        provider_token(&google, 0, "google", RS256),
+        signed(
+            &provider_key("mixed-ec"),
+            ES256,
+            r#"{"alg":"ES256"}"#,
+            &claims_exp(NOW + 60),
+        ),
+    ] {
+        let err = remote_error(&v, &alg_token);
+        assert_eq!(err.code(), "key");
+        assert!(matches!(err, VerifyError::Key(NoKey::NotFetched)), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "no configured key fits the token and no remote key set has been fetched yet"
+        );
+        assert!(err.is_unknown_kid());
+    }
+    // A remote key is never a secret: HS* is not allowed without a key file secret.
+    let hs = signed(&hs_key(), HS256, HS, &claims_exp(NOW + 60));
+    assert_eq!(verify_code(&v, &hs), "algorithm");
+    assert!(!remote_error(&v, &hs).is_unknown_kid());
+}
+
+#[test]
+fn static_keys_still_verify_before_the_first_set() {
+    let hs = secret(32, b'h', Some("local"));
+    let (remote, v) = remote_verifier(VerifyPolicy::default(), std::slice::from_ref(&hs), 0);
+    let token = signed(
+        &hs,
+        HS256,
+        r#"{"alg":"HS256","kid":"local"}"#,
+        &claims_exp(NOW + 60),
+    );
+    assert_eq!(verify_code(&v, &token), "ok");
+    let google = provider_set("google.json");
+    let rs = provider_token(&google, 1, "google-2", RS256);
+    assert!(matches!(
+        remote_error(&v, &rs),
+        VerifyError::Key(NoKey::NotFetched)
+    ));
+    remote.install(google, 1);
+    assert_eq!(verify_code(&v, &rs), "ok");
+    assert_eq!(verify_code(&v, &token), "ok");
+    assert_eq!(v.allowed_algorithms(), [HS256]);
+}
+
+#[test]
+fn every_provider_set_verifies_its_tokens() {
+    for (file, keys) in [
+        ("keycloak.json", &["keycloak"][..]),
+        ("auth0.json", &["auth0", "auth0-2"]),
+        ("entra.json", &["entra", "entra-2"]),
+        ("cognito.json", &["cognito", "cognito-2"]),
+        ("google.json", &["google", "google-2"]),
+    ] {
+        let (remote, v) = remote_verifier(VerifyPolicy::default(), &[], 16);
+        remote.install(provider_set(file), 1);
+        let set = remote.current().unwrap();
+        for (index, private) in keys.iter().enumerate() {
+            let token = provider_token(&set, index, private, RS256);
+            let verified = v.verify(token.as_bytes(), NOW).unwrap();
+            assert_eq!(verified.algorithm(), RS256, "{file}");
+            // The other key of the set has another kid: a swapped kid fails.
+            let other = set.keys()[(index + 1) % set.len()].kid().unwrap();
+            let swapped = signed(
+                &provider_key(private),
+                RS256,
+                &serde_json::json!({"alg": "RS256", "kid": other}).to_string(),
+                &claims_exp(NOW + 60),
+            );
+            let expected = if set.len() == 1 { "ok" } else { "signature" };
+            assert_eq!(verify_code(&v, &swapped), expected, "{file}");
+        }
+    }
+}
+
+#[test]
+fn an_unknown_kid_says_so_and_asks_for_a_refetch() {
+    let (remote, v) = remote_verifier(VerifyPolicy::default(), &[], 0);
+    remote.install(provider_set("auth0.json"), 1);
+    let google = provider_set("google.json");
+    let token = provider_token(&google, 0, "google", RS256);
+    let err = remote_error(&v, &token);
+    assert!(
+        matches!(&err, VerifyError::Key(NoKey::UnknownKid(_))),
+        "{err}"
+    );
+    assert!(err.is_unknown_kid());
+    // After the provider's rotation is fetched, the same token verifies.
+    remote.install(google, 2);
+    assert_eq!(verify_code(&v, &token), "ok");
+
+    // Other failures are not a reason to refetch.
+    let auth0 = provider_set("auth0.json");
+    remote.install(provider_set("auth0.json"), 3);
+    let wrong_key = provider_token(&auth0, 0, "auth0-2", RS256);
+    let err = remote_error(&v, &wrong_key);
+    assert_eq!(err.code(), "signature");
+    assert!(!err.is_unknown_kid());
+    let no_kid = signed(
+        &provider_key("google"),
+        RS256,
+        r#"{"alg":"RS256"}"#,
+        &claims_exp(NOW + 60),
+    );
+    assert_eq!(verify_code(&v, &no_kid), "signature");
+    assert!(!remote_error(&v, &no_kid).is_unknown_kid());
+    for err in [
+        VerifyError::Missing,
+        VerifyError::Key(NoKey::NoKeyForAlgorithm(RS256)),
+        VerifyError::Key(NoKey::KidCannotVerify {
+            kid: "\"k\"".into(),
+            alg: RS256,
+        }),
+    ] {
+        assert!(!err.is_unknown_kid(), "{err}");
+    }
+}
+
+#[test]
+fn without_jwt_algorithms_the_current_keys_decide() {
+    let (remote, v) = remote_verifier(VerifyPolicy::default(), &[], 0);
+    remote.install(provider_set("google.json"), 1);
+    let ec = signed(
+        &provider_key("mixed-ec"),
+        ES256,
+        r#"{"alg":"ES256","kid":"mixed-ec"}"#,
+        &claims_exp(NOW + 60),
+    );
+    // A key family the current set lacks: an unknown kid (a reason to refetch), not `algorithm`.
+    assert_eq!(verify_code(&v, &ec), "key");
+    remote.install(provider_set("mixed.json"), 2);
+    assert_eq!(verify_code(&v, &ec), "ok");
+    let ed = signed(
+        &provider_key("mixed-ed25519"),
+        EdDSA,
+        r#"{"alg":"EdDSA","kid":"mixed-ed25519"}"#,
+        &claims_exp(NOW + 60),
+    );
+    assert_eq!(verify_code(&v, &ed), "ok");
+    // The oct key of the mixed set was skipped: HS256 stays refused.
+    let hs = signed(
+        &hs_key(),
+        HS256,
+        r#"{"alg":"HS256","kid":"mixed-oct"}"#,
+        &claims_exp(NOW + 60),
+    );
+    assert_eq!(verify_code(&v, &hs), "algorithm");
+    assert!(v.allowed_algorithms().is_empty());
+}
+
+#[test]
+fn with_jwt_algorithms_only_hmac_needs_a_key_at_configuration_time() {
+    let only = |algs: Vec<Algorithm>| VerifyPolicy {
+        algorithms: Some(algs),
+        ..Default::default()
+    };
+    let remote = Arc::new(RemoteKeys::new());
+    let with = |policy, keys: &[Key]| {
+        Verifier::with_remote_keys(policy, ring(keys), 0, Arc::clone(&remote))
+    };
+    let v = with(only(vec![RS256, PS512, ES384, EdDSA]), &[]).unwrap();
+    assert_eq!(v.allowed_algorithms(), [RS256, PS512, ES384, EdDSA]);
+    let err = with(only(vec![RS256, HS256]), &[]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "jwt_algorithms lists HS256 but no jwt_key_file key can verify it; \
+         add an HMAC secret of at least 32 bytes or remove HS256"
+    );
+    assert!(with(only(vec![HS512]), &[secret(48, 1, None)]).is_err());
+    assert!(with(only(vec![HS384, RS256]), &[secret(48, 1, None)]).is_ok());
+    assert!(matches!(
+        with(only(vec![]), &[]),
+        Err(PolicyError::NoAlgorithms)
+    ));
+    // An empty ring is fine here, and still refused by Verifier::new.
+    assert!(with(VerifyPolicy::default(), &[]).is_ok());
+    assert!(matches!(
+        Verifier::new(VerifyPolicy::default(), KeyRing::new(), 0),
+        Err(PolicyError::NoKeys)
+    ));
+
+    // A listed algorithm without a current key is a key problem, not an
+    // algorithm one (and a reason to refetch when the kid is new).
+    let v = with(only(vec![RS256, ES256]), &[]).unwrap();
+    remote.install(provider_set("google.json"), 1);
+    let ec = signed(
+        &provider_key("mixed-ec"),
+        ES256,
+        r#"{"alg":"ES256","kid":"mixed-ec"}"#,
+        &claims_exp(NOW + 60),
+    );
+    assert!(remote_error(&v, &ec).is_unknown_kid());
+    let ps = signed(
+        &provider_key("google"),
+        PS256,
+        r#"{"alg":"PS256"}"#,
+        &claims_exp(NOW + 60),
+    );
+    assert_eq!(verify_code(&v, &ps), "algorithm");
+}
+
+#[test]
+fn an_rsa_key_without_alg_verifies_rs256_and_the_listed_rsa_algorithms() {
+    let entra = provider_set("entra.json");
+    let kid = entra.keys()[0].kid().unwrap().to_owned();
+    let token = |alg: Algorithm| {
+        signed(
+            &provider_key("entra"),
+            alg,
+            &serde_json::json!({"alg": alg.name(), "kid": kid}).to_string(),
+            &claims_exp(NOW + 60),
+        )
+    };
+    let run = |algorithms: Option<Vec<Algorithm>>| {
+        let (remote, v) = remote_verifier(
+            VerifyPolicy {
+                algorithms,
+                ..Default::default()
+            },
+            &[],
+            0,
+        );
+        remote.install(provider_set("entra.json"), 1);
+        [RS256, RS384, RS512, PS256, PS384, PS512].map(|alg| verify_code(&v, &token(alg)))
+    };
+    assert_eq!(
+        run(None),
+        // Without a list, the other RSA algorithms reach the key step, where the key cannot
+        // serve them (`key`).
+        ["ok", "key", "key", "key", "key", "key"]
+    );
+    assert_eq!(
+        run(Some(vec![RS256])),
+        [
+            "ok",
+            "algorithm",
+            "algorithm",
+            "algorithm",
+            "algorithm",
+            "algorithm"
+        ]
+    );
+    assert_eq!(
+        run(Some(vec![RS256, PS256, RS512])),
+        ["ok", "algorithm", "ok", "ok", "algorithm", "algorithm"]
+    );
+    assert_eq!(
+        run(Some(vec![PS384])),
+        [
+            "algorithm",
+            "algorithm",
+            "algorithm",
+            "algorithm",
+            "ok",
+            "algorithm"
+        ]
+    );
+
+    // A key that states its alg keeps to it, list or not.
+    let (remote, v) = remote_verifier(
+        VerifyPolicy {
+            algorithms: Some(vec![RS256, PS256]),
+            ..Default::default()
+        },
+        &[],
+        0,
+    );
+    remote.install(provider_set("google.json"), 1);
+    let google = provider_set("google.json");
+    assert_eq!(
+        verify_code(&v, &provider_token(&google, 0, "google", RS256)),
+        "ok"
+    );
+    let err = remote_error(&v, &provider_token(&google, 0, "google", PS256));
+    assert!(
+        matches!(err, VerifyError::Key(NoKey::KidCannotVerify { .. })),
+        "{err}"
+    );
+    assert!(!err.is_unknown_kid());
+}
+
+#[test]
+fn duplicate_kids_are_chosen_by_algorithm() {
+    let public = |file: &str, alg: &str| {
+        let mut jwk: serde_json::Value = serde_json::from_slice(&fixture(file)).unwrap();
+        jwk["kid"] = "same".into();
+        jwk["alg"] = alg.into();
+        jwk
+    };
+    let set = crate::parse_remote_jwks(
+        &serde_json::to_vec(&serde_json::json!({"keys": [
+            public("p256.public.jwk", "ES256"),
+            public("rsa2048.public.jwk", "PS256"),
+        ]}))
+        .unwrap(),
+    )
+    .unwrap();
+    let (remote, v) = remote_verifier(VerifyPolicy::default(), &[], 0);
+    remote.install(set, 1);
+    for (file, alg) in [("p256.pkcs8.pem", ES256), ("rsa2048.pkcs8.pem", PS256)] {
+        let header = format!(r#"{{"alg":"{alg}","kid":"same"}}"#);
+        let token = signed(&key(file), alg, &header, &claims_exp(NOW + 60));
+        assert_eq!(verify_code(&v, &token), "ok", "{alg}");
+    }
+}
+
+#[test]
+fn key_file_keys_come_first_and_share_the_kid_space() {
+    let local = load_keys(&fixture("rsa2048.pkcs8.pem"), Some("shared")).unwrap();
+    let (remote, v) = remote_verifier(VerifyPolicy::default(), &local, 0);
+    let google = provider_set("google.json");
+    remote.install(google.clone(), 1);
+    let mine = signed(
+        &local[0],
+        PS256,
+        r#"{"alg":"PS256","kid":"shared"}"#,
+        &claims_exp(NOW + 60),
+    );
+    assert_eq!(verify_code(&v, &mine), "ok");
+    assert_eq!(
+        verify_code(&v, &provider_token(&google, 1, "google-2", RS256)),
+        "ok"
+    );
+    // Without kid every candidate is tried: key file, then remote.
+    let no_kid = signed(
+        &provider_key("google-2"),
+        RS256,
+        r#"{"alg":"RS256"}"#,
+        &claims_exp(NOW + 60),
+    );
+    assert_eq!(verify_code(&v, &no_kid), "ok");
+    let forged = signed(
+        &generated_key("P-256"),
+        ES256,
+        r#"{"alg":"ES256"}"#,
+        &claims_exp(NOW + 60),
+    );
+    // Without jwt_algorithms a remote verifier lets ES256 reach the key step: no key serves it.
+    assert_eq!(verify_code(&v, &forged), "key");
+    let rs = unsigned(
+        r#"{"alg":"RS256"}"#,
+        &claims_exp(NOW + 60),
+        &b64([1u8; 256]),
+    );
+    assert!(matches!(
+        remote_error(&v, &rs),
+        VerifyError::Signature {
+            alg: RS256,
+            tried: 3
+        }
+    ));
+}
+
+#[test]
+fn a_cached_token_is_re_verified_once_another_set_is_installed() {
+    let (remote, v) = remote_verifier(VerifyPolicy::default(), &[], 64);
+    let google = provider_set("google.json");
+    let token = provider_token(&google, 0, "google", RS256);
+    assert_eq!(verify_code(&v, &token), "key");
+    remote.install(google, 1);
+    let first = v.verify(token.as_bytes(), NOW).unwrap();
+    let hit = v.verify(token.as_bytes(), NOW).unwrap();
+    assert!(Arc::ptr_eq(&first, &hit), "a hit under the same set");
+
+    // The provider withdrew the key: the cached token no longer passes.
+    remote.install(provider_set("auth0.json"), 2);
+    assert!(remote_error(&v, &token).is_unknown_kid());
+    assert_eq!(v.cache.as_ref().unwrap().len(), 0);
+
+    // Re-installing a set (even the same generation) re-verifies once.
+    remote.install(provider_set("google.json"), 2);
+    let again = v.verify(token.as_bytes(), NOW).unwrap();
+    assert!(!Arc::ptr_eq(&first, &again));
+    remote.install(provider_set("google.json"), 2);
+    let once_more = v.verify(token.as_bytes(), NOW).unwrap();
+    assert!(!Arc::ptr_eq(&again, &once_more));
+    assert!(Arc::ptr_eq(
+        &once_more,
+        &v.verify(token.as_bytes(), NOW).unwrap()
+    ));
+}
+
+#[test]
+fn a_verifier_with_remote_keys_is_shareable_and_debuggable() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<RemoteKeys>();
+    shareable::<Arc<RemoteKeys>>();
+    let (remote, v) = remote_verifier(VerifyPolicy::default(), &[], 0);
+    assert!(Arc::ptr_eq(v.remote_keys().unwrap(), &remote));
+    assert!(hs_verifier().remote_keys().is_none());
+    remote.install(provider_set("cognito.json"), 9);
+    let debug = format!("{v:?}");
+    assert!(debug.contains("generation: Some(9)"), "{debug}");
+    std::thread::scope(|scope| {
+        scope.spawn(|| remote.install(provider_set("google.json"), 10));
+    });
+    assert_eq!(remote.generation(), Some(10));
 }
