@@ -934,7 +934,7 @@ qr/\[emerg\] invalid parameter "maxage=1h" in "jwt_jwks": the only parameter is 
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] invalid time "soon" in "jwt_jwks" \(examples: 5m, 1h\) in \S+nginx\.conf:\d+/
+qr/\[emerg\] invalid time "soon" in "jwt_jwks": from 0 to 68y \(RFC 9111's 2147483648 seconds; examples: 5m, 1h\) in \S+nginx\.conf:\d+/
 
 
 
@@ -946,7 +946,7 @@ qr/\[emerg\] invalid time "soon" in "jwt_jwks" \(examples: 5m, 1h\) in \S+nginx\
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] invalid time "" in "jwt_jwks" \(examples: 5m, 1h\) in \S+nginx\.conf:\d+/
+qr/\[emerg\] invalid time "" in "jwt_jwks": from 0 to 68y \(RFC 9111's 2147483648 seconds; examples: 5m, 1h\) in \S+nginx\.conf:\d+/
 
 
 
@@ -958,7 +958,7 @@ qr/\[emerg\] invalid time "" in "jwt_jwks" \(examples: 5m, 1h\) in \S+nginx\.con
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] invalid time "-1" in "jwt_jwks" \(examples: 5m, 1h\) in \S+nginx\.conf:\d+/
+qr/\[emerg\] invalid time "-1" in "jwt_jwks": from 0 to 68y \(RFC 9111's 2147483648 seconds; examples: 5m, 1h\) in \S+nginx\.conf:\d+/
 
 
 
@@ -1020,3 +1020,53 @@ qr/\[emerg\] "jwt_jwks" directive is not allowed here in \S+nginx\.conf:\d+/
 --- must_die
 --- error_log eval
 qr/\[emerg\] "jwt_jwks" directive is duplicate in \S+nginx\.conf:\d+/
+
+
+=== TEST 43: config error: max_age= above RFC 9111's 2^31 seconds
+--- config
+    location = /jwks {
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/rsa.key kid=rsa-1;
+        jwt_jwks max_age=99999999999d;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] invalid time "99999999999d" in "jwt_jwks": from 0 to 68y .* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 44: config error: two different keys with one kid would be published
+--- config
+    location = /jwks {
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/rsa.key kid=same;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/ec256.key kid=same;
+        jwt_jwks;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] "jwt_jwks" would publish two keys with the kid "same": consumers pick a key by kid \(RFC 7517 §4\.5\), give each key its own in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 45: config error: jwt_jwks and jwt_login in one location (jwt_login first)
+--- config
+    location = /jwks {
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/rsa.key kid=r;
+        jwt_login /authenticate;
+        jwt_jwks;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] "jwt_jwks" and "jwt_login" \(at \S+nginx\.conf:\d+\) both answer this location: publish the keys in a location of their own, such as \/\.well-known\/jwks\.json in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 46: config error: jwt_jwks and jwt_login in one location (jwt_jwks first)
+--- config
+    location = /jwks {
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/rsa.key kid=r;
+        jwt_jwks;
+        jwt_login /authenticate;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] "jwt_jwks" and "jwt_login" \(at \S+nginx\.conf:\d+\) both answer this location/
