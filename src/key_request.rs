@@ -169,13 +169,7 @@ impl KeySource {
         };
         let set = match parse_remote_jwks(jwks) {
             Ok(set) => set,
-            Err(e) => {
-                return self.fail(
-                    &format!("the response is not a usable JWKS ({e})"),
-                    now,
-                    log,
-                )
-            }
+            Err(e) => return self.fail(&e.to_string(), now, log),
         };
         for skipped in set.skipped() {
             ngx::ngx_log_error!(
