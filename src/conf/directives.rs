@@ -19,7 +19,7 @@ use ngx::ffi::{
 
 use super::parse::{
     algorithm, arg, args, complex_value, directive_name, flag, full_path, once,
-    referenced_variables, seconds, text, variable_index, variable_name,
+    referenced_variables, seconds, text, utf8_args, variable_index, variable_name,
 };
 use super::{JwtLocConf, JwtMainConf, LocalUri, RequireRule, Setting, Settings, TokenValue};
 use crate::shared_zone::MIN_SIZE;
@@ -342,8 +342,13 @@ pub fn jwt_key_cache(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
 /// `jwt_typ type`: the token header's `typ` must be this media type (RFC 9068's `at+jwt`).
 pub fn jwt_typ(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
     once(cf, &s.typ)?;
-    let typ = arg(cf, 1);
-    if typ.is_empty() || typ.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    let typ = utf8_args(cf)?.swap_remove(0);
+    // RFC 7515 §4.1.9: "application/" may be left out, so it alone names no type.
+    let short = match typ.get(..12) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
+        _ => typ.as_str(),
+    };
+    if short.is_empty() || typ.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!(
             "invalid \"jwt_typ\" \"{typ}\": a media type such as at+jwt (RFC 9068)"
         ));
@@ -355,7 +360,7 @@ pub fn jwt_typ(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
 /// `jwt_require_claim path operator value... [error=401|403]`: may repeat; every rule must
 /// hold.
 pub fn jwt_require_claim(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
-    let all: Vec<String> = args(cf)[1..].iter().map(text).collect();
+    let all = utf8_args(cf)?;
     let all: Vec<&str> = all.iter().map(String::as_str).collect();
     let rule = ClaimRule::parse(&all).map_err(|e| format!("\"jwt_require_claim\": {e}"))?;
     s.require_claim

@@ -319,6 +319,11 @@ impl JwtLocConf {
             };
             (site, message)
         })?;
+        let signer = match &self.settings.typ {
+            // Tokens issued here must pass the jwt_typ check of the locations that verify them.
+            Some(typ) => signer.with_type(&typ.value),
+            None => signer,
+        };
         self.signer = Some(Arc::new(signer));
         self.issue_policy = Some(IssuePolicy {
             ttl: setting::value_or(&self.settings.token_ttl, defaults::TOKEN_TTL),

@@ -33,6 +33,23 @@ pub fn text(s: &ngx_str_t) -> String {
     String::from_utf8_lossy(s.as_bytes()).into_owned()
 }
 
+/// The directive's arguments after its name, refused unless they are UTF-8: for values that
+/// are compared with claims byte for byte (a Latin-1 `ü` must not quietly become U+FFFD).
+pub fn utf8_args(cf: &ngx_conf_t) -> Result<Vec<String>, String> {
+    args(cf)[1..]
+        .iter()
+        .map(|a| {
+            String::from_utf8(a.as_bytes().to_vec()).map_err(|_| {
+                format!(
+                    "\"{}\" argument \"{}\" is not UTF-8: save the configuration file as UTF-8",
+                    directive_name(cf),
+                    text(a)
+                )
+            })
+        })
+        .collect()
+}
+
 /// The name of the directive being parsed.
 pub fn directive_name(cf: &ngx_conf_t) -> String {
     arg(cf, 0)

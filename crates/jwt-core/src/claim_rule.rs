@@ -23,8 +23,9 @@
 //! * a string with exactly the same bytes (no case folding, no trimming, no
 //!   Unicode normalisation);
 //! * a number, and the configured text is a JSON number of the same numeric
-//!   value (`5`, `5.0` and `5e0` are equal; 64-bit integers are compared
-//!   exactly, also above 2^53, not through floating point); text that is
+//!   value (`5`, `5.0` and `5e0` are equal; integers that fit 64 bits are
+//!   compared exactly, also above 2^53, not through floating point; larger
+//!   ones, which JSON parsers hold as floating point, compare as such); text that is
 //!   not a JSON number (`"5"` with quotes, ` 5`, `0x5`) never equals a
 //!   number;
 //! * a boolean, and the configured text is `true` or `false`.

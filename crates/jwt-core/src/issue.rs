@@ -28,7 +28,8 @@
 //! * `aud` = the policy audiences when set: one → string, several → array
 //!   (overwritten).
 //!
-//! Header: `{"alg":..,"typ":"JWT"}` plus `"kid"` when the key has one.
+//! Header: `{"alg":..,"typ":"JWT"}` (or the `jwt_typ` type, see [`Signer::with_type`]) plus
+//! `"kid"` when the key has one.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -163,6 +164,19 @@ pub struct Signer {
 /// Random bytes in a `jti` (128 bits: collisions are not a concern).
 const JTI_BYTES: usize = 16;
 
+/// `BASE64URL({"alg":..,"typ":..[,"kid":..]})` followed by the `.` of the signing input.
+fn encode_header(alg: Algorithm, typ: &str, kid: Option<&str>) -> String {
+    let mut header = format!(r#"{{"alg":"{}","typ":{}"#, alg.name(), Value::from(typ));
+    if let Some(kid) = kid {
+        header.push_str(r#","kid":"#);
+        header.push_str(&Value::from(kid).to_string());
+    }
+    header.push('}');
+    let mut encoded = URL_SAFE_NO_PAD.encode(header);
+    encoded.push('.');
+    encoded
+}
+
 impl Signer {
     /// Uses the ring's first signing-capable key; `alg` defaults to that key's
     /// [`Key::default_sign_algorithm`].
@@ -195,19 +209,19 @@ impl Signer {
                 })
             }
         };
-        let mut header = format!(r#"{{"alg":"{}","typ":"JWT""#, alg.name());
-        if let Some(kid) = key.kid() {
-            header.push_str(r#","kid":"#);
-            header.push_str(&Value::from(kid).to_string());
-        }
-        header.push('}');
-        let mut encoded_header = URL_SAFE_NO_PAD.encode(header);
-        encoded_header.push('.');
         Ok(Signer {
             key: key.clone(),
             alg,
-            encoded_header,
+            encoded_header: encode_header(alg, "JWT", key.kid()),
         })
+    }
+
+    /// Writes `typ` into the header instead of `JWT`: the media type `jwt_typ` requires of
+    /// the tokens verified where they are issued (RFC 9068's `at+jwt`), so that a gateway
+    /// accepts its own tokens.
+    pub fn with_type(mut self, typ: &str) -> Signer {
+        self.encoded_header = encode_header(self.alg, typ, self.key.kid());
+        self
     }
 
     pub fn algorithm(&self) -> Algorithm {

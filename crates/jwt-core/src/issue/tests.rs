@@ -488,3 +488,29 @@ fn a_token_jwt_verify_would_refuse_as_too_large_is_not_issued() {
     assert_eq!(err.code(), "too_large");
     assert!(err.to_string().contains("8192"), "{err}");
 }
+
+// ---- jwt_typ ------------------------------------------------------------------------
+
+#[test]
+fn with_type_writes_the_media_type_the_verifier_requires() {
+    let keys = [generated_key("P-256")];
+    let plain = issue(&signer(&keys, None), "{}", &IssuePolicy::default());
+    assert_eq!(decode_part(&plain.token, 0)["typ"], json!("JWT"));
+    let typed = signer(&keys, None).with_type("at+jwt");
+    let token = issue(&typed, r#"{"sub":"a"}"#, &IssuePolicy::default()).token;
+    assert_eq!(decode_part(&token, 0)["typ"], json!("at+jwt"));
+    let verifier = Verifier::new(
+        VerifyPolicy {
+            typ: Some("application/at+jwt".into()),
+            ..Default::default()
+        },
+        ring(&keys),
+        0,
+    )
+    .unwrap();
+    assert!(verifier.verify(token.as_bytes(), NOW).is_ok());
+    assert_eq!(
+        verifier.verify(plain.token.as_bytes(), NOW).unwrap_err().code(),
+        "typ"
+    );
+}
