@@ -14,6 +14,7 @@ use ngx::http::Request;
 
 use crate::conf::{loc_conf, JwtLocConf, RequireRule};
 use crate::key_request::{self, KeyStep};
+use crate::metrics::{count, Counter};
 use crate::response_headers::push_header_out;
 use crate::variables::module_variable_indexes;
 use crate::verification::{
@@ -57,14 +58,18 @@ fn check_access(r: &mut Request) -> Status {
         Some(Err(error)) => {
             log_rejection(log, error);
             let challenge = challenge_for(conf, error);
+            let counter = Counter::rejected(error.code());
+            count(r, counter);
             return deny(r, conf.failure_status(), challenge);
         }
         // Merge guarantees a verifier wherever jwt_verify is on; fail closed regardless.
         None => return Status(ngx::ffi::NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t),
     };
+    count(r, Counter::VerifyOk);
     for rule in conf.require_rules() {
         if let Err(unmet) = check_rule(r, rule) {
             ngx::ngx_log_error!(NGX_LOG_INFO, log, "jwt: \"jwt_require\" failed: {unmet}");
+            count(r, Counter::DeniedRequire);
             return deny(r, rule.status, &conf.challenge.insufficient_scope);
         }
     }
@@ -75,6 +80,7 @@ fn check_access(r: &mut Request) -> Status {
                 log,
                 "jwt: \"jwt_require_claim {rule}\" failed: {unmet}"
             );
+            count(r, Counter::DeniedRequireClaim);
             return deny(r, rule.status(), &conf.challenge.insufficient_scope);
         }
     }
@@ -118,7 +124,7 @@ fn check_rule(r: &mut Request, rule: &RequireRule) -> Result<(), String> {
     Ok(())
 }
 
-fn log_rejection(log: *mut ngx::ffi::ngx_log_t, error: &VerifyError) {
+pub fn log_rejection(log: *mut ngx::ffi::ngx_log_t, error: &VerifyError) {
     ngx::ngx_log_error!(
         NGX_LOG_INFO,
         log,
@@ -129,7 +135,7 @@ fn log_rejection(log: *mut ngx::ffi::ngx_log_t, error: &VerifyError) {
 }
 
 /// RFC 6750 §3: no error code when the request carried no token at all.
-fn challenge_for(conf: &'static JwtLocConf, error: &VerifyError) -> &'static str {
+pub fn challenge_for(conf: &'static JwtLocConf, error: &VerifyError) -> &'static str {
     if matches!(error, VerifyError::Missing) {
         &conf.challenge.no_token
     } else {
@@ -137,7 +143,8 @@ fn challenge_for(conf: &'static JwtLocConf, error: &VerifyError) -> &'static str
     }
 }
 
-fn deny(r: &mut Request, status: u16, challenge: &str) -> Status {
+/// Answers `status` with the `WWW-Authenticate` challenge.
+pub fn deny(r: &mut Request, status: u16, challenge: &str) -> Status {
     let raw: &mut ngx_http_request_t = r.as_mut();
     match push_header_out(raw, b"WWW-Authenticate", challenge.as_bytes()) {
         // Registering it as *the* www_authenticate header lets `satisfy any` clear it when

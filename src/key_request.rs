@@ -44,6 +44,7 @@ use ngx::ffi::{
 use ngx::http::Request;
 
 use crate::conf::LocalUri;
+use crate::metrics::Counter;
 use crate::request_local;
 use crate::shared_zone::{KeySetSlot, Zone};
 use crate::subrequest;
@@ -184,6 +185,7 @@ impl KeySource {
         if unchanged {
             // The same document again: keep the generation (and every worker's token cache).
             slot.expires_at.store(expires_at, Ordering::Release);
+            zone.count(Counter::KeyFetchUnchanged);
         } else {
             let Some(generation) = zone.store_jwks(slot, jwks, expires_at) else {
                 return self.fail(
@@ -200,6 +202,7 @@ impl KeySource {
                 set.len()
             );
             self.keys.install(set, generation);
+            zone.count(Counter::KeyFetchOk);
         }
         zone.with_guarded(slot, |g| key_refresh::succeeded(&mut g.refresh));
     }
@@ -210,6 +213,7 @@ impl KeySource {
             return;
         };
         let has_set = Self::set_status(slot).has_set;
+        zone.count(Counter::KeyFetchFailed);
         let warn = zone.with_guarded(slot, |g| {
             key_refresh::failed(&self.cache, &mut g.refresh, now)
         });

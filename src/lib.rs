@@ -26,8 +26,12 @@ mod conf;
 mod jwks;
 mod key_request;
 mod login;
+mod logout;
+mod metrics;
+mod refresh;
 mod request_local;
 mod response_headers;
+mod revocation;
 mod shared_zone;
 mod subrequest;
 mod token_source;
@@ -54,6 +58,19 @@ impl HttpModule for Module {
     unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
         // SAFETY: nginx calls postconfiguration with a valid conf.
         let cf = unsafe { &mut *cf };
+        if let Some(main) = Module::main_conf_mut(cf) {
+            if conf::check_token_variables(cf, main).is_err() {
+                return Status::NGX_ERROR.into();
+            }
+            if main.used {
+                let cf_ptr: *mut ngx_conf_t = cf;
+                // SAFETY: cf is the live configuration; the main conf is not borrowed from it.
+                if let Err(message) = conf::ensure_zone(unsafe { &mut *cf_ptr }, main) {
+                    ngx::ngx_conf_log_error!(ngx::ffi::NGX_LOG_EMERG, cf, "{}", message);
+                    return Status::NGX_ERROR.into();
+                }
+            }
+        }
         let Some(cmcf) = NgxHttpCoreModule::main_conf_mut(cf) else {
             return Status::NGX_ERROR.into();
         };
@@ -83,7 +100,7 @@ const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CON
 
 /// The module's directives: name, where it may appear and its arguments, and the function
 /// that reads it (see [`conf::directives`]). Terminated by an empty entry, as nginx expects.
-static mut COMMANDS: [ngx_command_t; 24] = [
+static mut COMMANDS: [ngx_command_t; 31] = [
     loc(
         ngx_string!("jwt_verify"),
         ANY_LEVEL | NGX_CONF_FLAG,
@@ -193,6 +210,41 @@ static mut COMMANDS: [ngx_command_t; 24] = [
         ngx_string!("jwt_require_claim"),
         ANY_LEVEL | NGX_CONF_2MORE,
         d::jwt_require_claim,
+    ),
+    loc(
+        ngx_string!("jwt_refresh"),
+        NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
+        refresh::jwt_refresh,
+    ),
+    loc(
+        ngx_string!("jwt_refresh_max_age"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        d::jwt_refresh_max_age,
+    ),
+    loc(
+        ngx_string!("jwt_refresh_grace"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        d::jwt_refresh_grace,
+    ),
+    loc(
+        ngx_string!("jwt_logout"),
+        NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
+        logout::jwt_logout,
+    ),
+    main(
+        ngx_string!("jwt_logout_capacity"),
+        NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+        d::jwt_logout_capacity,
+    ),
+    loc(
+        ngx_string!("jwt_revocation_file"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        d::jwt_revocation_file,
+    ),
+    loc(
+        ngx_string!("jwt_status"),
+        NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
+        metrics::jwt_status,
     ),
     loc(
         ngx_string!("jwt_jwks"),

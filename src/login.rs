@@ -30,7 +30,8 @@ use ngx::http::{list_iterator, HttpModuleLocationConf, Method, NgxHttpCoreModule
 
 use crate::conf::directives::local_uri;
 use crate::conf::parse::{arg, once};
-use crate::conf::{loc_conf, Setting, Settings};
+use crate::conf::{loc_conf, JwtLocConf, Setting, Settings};
+use crate::metrics::{count, Counter};
 use crate::request_local;
 use crate::response_headers::{push_header_out, send_body};
 use crate::subrequest;
@@ -206,13 +207,28 @@ fn respond(r: &mut Request, state: &LoginState) -> ngx_int_t {
     let log = r.log();
     let outcome = match unusable(state) {
         Some(reason) => Err(reason),
-        None if state.status != NGX_HTTP_OK as ngx_uint_t => return pass_through(r, state),
+        None if state.status != NGX_HTTP_OK as ngx_uint_t => {
+            // No status at all (the subrequest failed before answering) becomes our 502.
+            let counter = match state.status {
+                0..=199 => Counter::LoginError,
+                status => Counter::login_passed(status),
+            };
+            count(r, counter);
+            return pass_through(r, state);
+        }
         None => issue(r, &state.body),
     };
-    outcome.unwrap_or_else(|reason| {
-        ngx::ngx_log_error!(NGX_LOG_ERR, log, "jwt_login: {reason}; no token issued");
-        NGX_HTTP_BAD_GATEWAY as ngx_int_t
-    })
+    match outcome {
+        Ok(rc) => {
+            count(r, Counter::LoginIssued);
+            rc
+        }
+        Err(reason) => {
+            ngx::ngx_log_error!(NGX_LOG_ERR, log, "jwt_login: {reason}; no token issued");
+            count(r, Counter::LoginError);
+            NGX_HTTP_BAD_GATEWAY as ngx_int_t
+        }
+    }
 }
 
 /// An answer that must not be used, whatever its status: a cut-off body would be signed (200) or
@@ -249,7 +265,17 @@ fn issue(r: &mut Request, body: &[u8]) -> Result<ngx_int_t, String> {
     let issued = signer
         .issue(body, policy, now())
         .map_err(|e| e.to_string())?;
-    let answer = token_response(&issued);
+    send_token(r, conf, &issued)
+}
+
+/// The answer of a login (and of `jwt_refresh`): the token as JSON, and as a cookie when
+/// `jwt_login_cookie` is set; never cached.
+pub fn send_token(
+    r: &mut Request,
+    conf: &JwtLocConf,
+    issued: &IssuedToken,
+) -> Result<ngx_int_t, String> {
+    let answer = token_response(issued);
     if let Some(cookie) = conf.login_cookie() {
         let value = cookie.set_cookie_value(&issued.token, issued.expires_in);
         push_header_out(r.as_mut(), b"Set-Cookie", value.as_bytes())

@@ -1,9 +1,13 @@
 //! The module's shared memory zone: what every worker must see at once.
 //!
-//! Today it holds the key sets fetched with `jwt_key_request`, one [`KeySetSlot`] per source,
-//! so that N workers fetch a provider's JWKS once, not N times, and agree on when to fetch it
-//! again. The zone is created only when a configuration uses it; its size is
-//! `jwt_shared_memory` (default 1m).
+//! It holds:
+//! * the key sets fetched with `jwt_key_request`, one [`KeySetSlot`] per source, so that N
+//!   workers fetch a provider's JWKS once, not N times, and agree on when to fetch it again;
+//! * the counters of `jwt_status` ([`crate::metrics`]);
+//! * the revocation set of `jwt_logout` ([`DenySet`]): every worker sees a logout at once.
+//!
+//! The zone exists when a configuration uses the module; its size is `jwt_shared_memory`
+//! (default 1m).
 //!
 //! Layout: nginx's slab allocator manages the zone; its `data` points at a [`Root`] holding a
 //! list of slots. A slot's `generation` and `expires_at` are atomics so that the per-request
@@ -20,18 +24,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use jwt_core::key_refresh::RefreshState;
 use ngx::core::SlabPool;
+
+use crate::metrics;
 use ngx::ffi::{
     ngx_conf_t, ngx_int_t, ngx_shared_memory_add, ngx_shm_zone_t, ngx_slab_alloc_locked,
     ngx_slab_calloc, ngx_slab_free_locked, ngx_slab_pool_t, ngx_str_t, NGX_ERROR, NGX_OK,
 };
 
-/// The smallest size nginx's slab allocator works well with (8 pages).
-pub const MIN_SIZE: usize = 32 * 1024;
+/// The smallest size that holds the zone's fixed part (the revocation set's buckets, about
+/// 33k) with room to spare.
+pub const MIN_SIZE: usize = 128 * 1024;
 
 static ZONE_NAME: &[u8] = b"ngx_http_jwt_module";
 
-/// Changes whenever [`Root`] or [`KeySetSlot`] change shape.
-const LAYOUT: u64 = 0x6a77_7400_0000_0001;
+/// Changes whenever [`Root`], [`KeySetSlot`] or [`DenyEntry`] change shape.
+const LAYOUT: u64 = 0x6a77_7400_0000_0002;
+
+/// Buckets of the revocation set's hash table (a power of two).
+const DENY_BUCKETS: usize = 4096;
 
 /// The zone's first allocation.
 #[repr(C)]
@@ -41,6 +51,36 @@ struct Root {
     layout: u64,
     /// Singly linked list of slots, appended under the slab mutex, never shortened.
     slots: *mut KeySetSlot,
+    /// `jwt_status`' counters, indexed by [`crate::metrics::Counter`].
+    counters: [AtomicU64; metrics::COUNT],
+    /// `jwt_logout`'s revoked token ids, under the slab mutex.
+    deny: DenySet,
+}
+
+/// Revoked token ids until their `exp`: a chained hash table keyed by [`jwt_core::jti_digest`]
+/// (a token id can be any length; its digest is 16 bytes), entries allocated from the slab.
+/// Expired entries are dropped as lookups and inserts walk past them.
+#[repr(C)]
+pub struct DenySet {
+    buckets: [*mut DenyEntry; DENY_BUCKETS],
+    /// Live entries (including expired ones not dropped yet).
+    count: usize,
+}
+
+#[repr(C)]
+struct DenyEntry {
+    next: *mut DenyEntry,
+    digest: [u8; 16],
+    /// Unix time after which the token is expired anyway and the entry can go.
+    expires_at: u64,
+}
+
+/// What [`Zone::revoke`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RevokeResult {
+    Revoked,
+    /// The set holds `capacity` live entries, or the zone has no memory left.
+    Full,
 }
 
 /// One `jwt_key_request` source's shared state.
@@ -240,6 +280,116 @@ impl Zone {
         Some(slot.generation.fetch_add(1, Ordering::AcqRel) + 1)
     }
 
+    /// Adds one to `counter`.
+    pub fn count(&self, counter: metrics::Counter) {
+        if let Some(c) = self.counter(counter as usize) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The counter at `index` ([`crate::metrics::Counter`]).
+    pub fn counter(&self, index: usize) -> Option<&'static AtomicU64> {
+        // SAFETY: the Root lives as long as the zone; the counters are atomics.
+        unsafe { (*self.root()).counters.get(index) }
+    }
+
+    /// Adds `digest` to the revocation set until `expires_at`; at most `capacity` live entries.
+    pub fn revoke(
+        &self,
+        digest: [u8; 16],
+        expires_at: u64,
+        now: u64,
+        capacity: usize,
+    ) -> RevokeResult {
+        let Some(slab) = self.slab() else {
+            return RevokeResult::Full;
+        };
+        let _locked = slab.lock();
+        // SAFETY: the set is only touched under the mutex held here.
+        let deny = unsafe { &mut *addr_of_mut!((*self.root()).deny) };
+        let bucket = bucket_of(&digest);
+        // SAFETY: as above; entries were allocated by this function.
+        unsafe {
+            if let Some(entry) = self.find_locked(deny, bucket, &digest, now) {
+                (*entry).expires_at = (*entry).expires_at.max(expires_at);
+                return RevokeResult::Revoked;
+            }
+            if deny.count >= capacity {
+                self.purge_expired_locked(deny, now);
+            }
+            if deny.count >= capacity {
+                return RevokeResult::Full;
+            }
+            let Some(memory) = self.alloc_locked(std::mem::size_of::<DenyEntry>()) else {
+                return RevokeResult::Full;
+            };
+            let entry = memory.cast::<DenyEntry>();
+            entry.write(DenyEntry {
+                next: deny.buckets[bucket],
+                digest,
+                expires_at,
+            });
+            deny.buckets[bucket] = entry;
+            deny.count += 1;
+        }
+        RevokeResult::Revoked
+    }
+
+    /// Whether `digest` is revoked (and not expired) now.
+    pub fn is_revoked(&self, digest: &[u8; 16], now: u64) -> bool {
+        let Some(slab) = self.slab() else {
+            return false;
+        };
+        let _locked = slab.lock();
+        // SAFETY: the set is only touched under the mutex held here.
+        let deny = unsafe { &mut *addr_of_mut!((*self.root()).deny) };
+        if deny.count == 0 {
+            return false;
+        }
+        // SAFETY: as above.
+        unsafe { self.find_locked(deny, bucket_of(digest), digest, now) }.is_some()
+    }
+
+    /// Finds a live entry in `bucket`, dropping the expired ones on the way.
+    ///
+    /// # Safety
+    /// The slab mutex is held.
+    unsafe fn find_locked(
+        &self,
+        deny: &mut DenySet,
+        bucket: usize,
+        digest: &[u8; 16],
+        now: u64,
+    ) -> Option<*mut DenyEntry> {
+        let mut link: *mut *mut DenyEntry = &mut deny.buckets[bucket];
+        // SAFETY: the caller holds the mutex; every entry in a chain is a live allocation.
+        unsafe {
+            while let Some(entry) = (*link).as_mut() {
+                if entry.expires_at <= now {
+                    *link = entry.next;
+                    ngx_slab_free_locked(self.pool(), ptr::from_mut(entry).cast());
+                    deny.count -= 1;
+                    continue;
+                }
+                if entry.digest == *digest {
+                    return Some(entry);
+                }
+                link = &mut entry.next;
+            }
+        }
+        None
+    }
+
+    /// # Safety
+    /// The slab mutex is held.
+    unsafe fn purge_expired_locked(&self, deny: &mut DenySet, now: u64) {
+        const NONE: [u8; 16] = [0xff; 16];
+        for bucket in 0..DENY_BUCKETS {
+            // SAFETY: the caller's contract; a digest of all 0xff bytes is only compared.
+            unsafe { self.find_locked(deny, bucket, &NONE, now) };
+        }
+    }
+
     /// # Safety
     /// The caller holds the slab mutex.
     unsafe fn alloc_locked(&self, size: usize) -> Option<*mut u8> {
@@ -247,4 +397,8 @@ impl Zone {
         let p = unsafe { ngx_slab_alloc_locked(self.pool(), size) };
         (!p.is_null()).then_some(p.cast())
     }
+}
+
+fn bucket_of(digest: &[u8; 16]) -> usize {
+    usize::from(u16::from_le_bytes([digest[0], digest[1]])) % DENY_BUCKETS
 }

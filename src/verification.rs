@@ -23,12 +23,14 @@
 
 use std::sync::Arc;
 
-use jwt_core::{VerifiedToken, Verifier, VerifyError};
+use jwt_core::{CacheUse, VerifiedToken, Verifier, VerifyError};
 use ngx::ffi::{ngx_http_request_t, NGX_LOG_ERR};
 use ngx::http::{HttpModule, Request};
 
 use crate::conf::{loc_conf, TokenSource};
+use crate::metrics::{count, Counter};
 use crate::request_local;
+use crate::revocation;
 use crate::token_source::find_token;
 use crate::Module;
 
@@ -217,7 +219,7 @@ fn outcome_for(r: &mut Request, key: OutcomeKey) -> Option<&Outcome> {
         }
         state(r)?.resolving_token = true;
         let outcome = match find_token(r, key.source) {
-            Some(token) => verifier.verify(token, now()),
+            Some(token) => verify(r, verifier, token),
             None => Err(VerifyError::Missing),
         };
         let state = state(r)?;
@@ -225,6 +227,21 @@ fn outcome_for(r: &mut Request, key: OutcomeKey) -> Option<&Outcome> {
         state.outcomes.push(key, outcome);
     }
     state(r)?.outcomes.get(key)
+}
+
+/// Verifies `token` and checks it against the revocations, counting cache hits and misses.
+fn verify(r: &Request, verifier: &Verifier, token: &[u8]) -> Outcome {
+    let (result, cache) = verifier.verify_traced(token, now());
+    match cache {
+        CacheUse::Hit => count(r, Counter::CacheHit),
+        CacheUse::Miss => count(r, Counter::CacheMiss),
+        CacheUse::Off => {}
+    }
+    let token = result?;
+    if let Some(conf) = loc_conf(r) {
+        revocation::check(r, conf, &token)?;
+    }
+    Ok(token)
 }
 
 /// Current time in unix seconds (nginx's cached clock: no syscall per request).

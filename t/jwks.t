@@ -1056,7 +1056,7 @@ qr/\[emerg\] "jwt_jwks" would publish two keys with the kid "same": consumers pi
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] "jwt_jwks" and "jwt_login" \(at \S+nginx\.conf:\d+\) both answer this location: publish the keys in a location of their own, such as \/\.well-known\/jwks\.json in \S+nginx\.conf:\d+/
+qr/\[emerg\] "jwt_jwks" and "jwt_login" \(at \S+nginx\.conf:\d+\) both answer this location: give each its own location in \S+nginx\.conf:\d+/
 
 
 

@@ -7,14 +7,16 @@
 //! handler it installs), README and t/ tests.
 
 use std::ffi::{c_char, c_void};
+use std::sync::Arc;
 
 use jwt_core::claim_rule::ClaimRule;
 use jwt_core::key_refresh::RefreshPolicy;
+use jwt_core::revocation::RevocationList;
 use jwt_core::{load_keys, parse_login_cookie, KeyRing};
 use ngx::core::{NGX_CONF_ERROR, NGX_CONF_OK};
 use ngx::ffi::{
     ngx_command_t, ngx_conf_t, ngx_parse_size, ngx_parse_time, ngx_str_t, ngx_uint_t,
-    NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF_OFFSET, NGX_LOG_EMERG,
+    NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF_OFFSET, NGX_LOG_EMERG, NGX_LOG_WARN,
 };
 
 use super::parse::{
@@ -23,6 +25,8 @@ use super::parse::{
 };
 use super::{JwtLocConf, JwtMainConf, LocalUri, RequireRule, Setting, Settings, TokenValue};
 use crate::shared_zone::MIN_SIZE;
+use crate::Module;
+use ngx::http::HttpModuleMainConf;
 
 pub type Outcome = Result<(), String>;
 /// A directive that writes the location-level conf (at any level it may appear).
@@ -84,6 +88,9 @@ unsafe extern "C" fn set_loc(
     let (cf_ref, cmd, conf) = unsafe { (&mut *cf, &*cmd, &mut *conf.cast::<JwtLocConf>()) };
     // SAFETY: `loc` stored a LocDirective in `post` of every command with this setter.
     let directive = unsafe { std::mem::transmute::<*mut c_void, LocDirective>(cmd.post) };
+    if let Some(main) = Module::main_conf_mut(&*cf_ref) {
+        main.used = true;
+    }
     let outcome = directive(cf_ref, &mut conf.settings);
     report(cf_ref, outcome)
 }
@@ -97,6 +104,7 @@ unsafe extern "C" fn set_main(
     let (cf_ref, cmd, conf) = unsafe { (&mut *cf, &*cmd, &mut *conf.cast::<JwtMainConf>()) };
     // SAFETY: `main` stored a MainDirective in `post` of every command with this setter.
     let directive = unsafe { std::mem::transmute::<*mut c_void, MainDirective>(cmd.post) };
+    conf.used = true;
     let outcome = directive(cf_ref, conf);
     report(cf_ref, outcome)
 }
@@ -138,6 +146,9 @@ pub fn jwt_key_file(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
         .map_err(|e| format!("jwt_key_file \"{path}\": cannot read the file: {e}"))?;
     let keys =
         load_keys(&bytes, kid.as_deref()).map_err(|e| format!("jwt_key_file \"{path}\": {e}"))?;
+    if keys.iter().any(|k| k.can_sign()) {
+        warn_if_readable_by_others(cf, &path);
+    }
     s.key_file
         .get_or_insert_with(|| Setting::here(cf, KeyRing::new()))
         .value
@@ -172,7 +183,13 @@ pub fn jwt_token(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
         value,
         variables: referenced_variables(&raw),
     };
-    s.token = Some(Setting::here(cf, token));
+    let setting = Setting::here(cf, token);
+    if let Some(main) = Module::main_conf_mut(&*cf) {
+        // Checked once every variable is declared (a map or set may come later in the file).
+        main.token_variables
+            .push((setting.site.clone(), setting.value.variables.clone()));
+    }
+    s.token = Some(setting);
     Ok(())
 }
 
@@ -428,4 +445,77 @@ pub fn time_value(value: &str) -> Option<u64> {
     };
     // SAFETY: ngx_parse_time only reads the string.
     u64::try_from(unsafe { ngx_parse_time(&mut s, 1) }).ok()
+}
+
+/// `jwt_refresh_max_age time | off`.
+pub fn jwt_refresh_max_age(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    once(cf, &s.refresh_max_age)?;
+    let max_age = if arg(cf, 1) == "off" {
+        None
+    } else {
+        match seconds(cf, 1)? {
+            0 => return Err("\"jwt_refresh_max_age\" must be at least 1s, or off".into()),
+            n => Some(n),
+        }
+    };
+    s.refresh_max_age = Some(Setting::here(cf, max_age));
+    Ok(())
+}
+
+/// `jwt_refresh_grace time`.
+pub fn jwt_refresh_grace(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    once(cf, &s.refresh_grace)?;
+    s.refresh_grace = Some(Setting::here(cf, seconds(cf, 1)?));
+    Ok(())
+}
+
+/// `jwt_revocation_file path`: read now; a reload reads it again.
+pub fn jwt_revocation_file(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
+    once(cf, &s.revocation_file)?;
+    let raw = args(cf).get(1).copied().unwrap_or_else(ngx_str_t::empty);
+    let path = full_path(cf, &raw)?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| format!("\"jwt_revocation_file\" cannot read \"{path}\": {e}"))?;
+    let list = RevocationList::parse(&bytes)
+        .map_err(|e| format!("\"jwt_revocation_file\" \"{path}\" {e}"))?;
+    s.revocation_file = Some(Setting::here(cf, Arc::new(list)));
+    Ok(())
+}
+
+/// `jwt_logout_capacity number` (http).
+pub fn jwt_logout_capacity(cf: &mut ngx_conf_t, main: &mut JwtMainConf) -> Outcome {
+    if main.logout_capacity.is_some() {
+        return Err("\"jwt_logout_capacity\" directive is duplicate".into());
+    }
+    let raw = arg(cf, 1);
+    let capacity = raw
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            format!("invalid \"jwt_logout_capacity\" \"{raw}\": a number of tokens such as 10000")
+        })?;
+    main.logout_capacity = Some(capacity);
+    Ok(())
+}
+
+/// A secret or private key that group or others can read is a key other local users (or a
+/// compromised service sharing the group) can sign with. A warning, not an error: packaging
+/// and containers often run as root with 0644 files, and refusing to start would hurt more
+/// than it protects there.
+fn warn_if_readable_by_others(cf: &mut ngx_conf_t, path: &str) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return;
+    };
+    let mode = metadata.permissions().mode();
+    if mode & 0o077 != 0 {
+        ngx::ngx_conf_log_error!(
+            NGX_LOG_WARN,
+            cf,
+            "jwt_key_file \"{path}\" holds a secret or private key and is readable by group or \
+             others (mode {:04o}): chmod 600 it (owned by the user nginx starts as)",
+            mode & 0o7777
+        );
+    }
 }

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use jwt_core::bearer::Challenges;
 use jwt_core::claim_rule::ClaimRule;
 use jwt_core::key_refresh::RefreshPolicy;
+use jwt_core::revocation::RevocationList;
 use jwt_core::{
     defaults, Algorithm, IssuePolicy, KeyRing, LoginCookie, Signer, SignerError, Verifier,
     VerifyPolicy,
@@ -51,6 +52,15 @@ pub struct JwtMainConf {
     pub module_variables: OnceCell<Vec<usize>>,
     /// `jwt_shared_memory`.
     pub shared_memory_size: Option<usize>,
+    /// Some directive of the module appears in this configuration (then the zone exists, for
+    /// the counters at least).
+    pub used: bool,
+    /// `jwt_logout_capacity`.
+    pub logout_capacity: Option<usize>,
+    /// Every `jwt_token` and the variables it reads, for [`check_token_variables`].
+    pub token_variables: Vec<(ConfSite, Vec<String>)>,
+    /// Some location has `jwt_logout`: verifications look the token up in the revocation set.
+    logout_in_use: bool,
     /// The module's shared memory zone, added when a configuration first needs it.
     pub zone: Option<NonNull<ngx_shm_zone_t>>,
     /// The `jwt_key_request` sources, shared by the locations that name the same one (`Rc`: a
@@ -59,6 +69,18 @@ pub struct JwtMainConf {
     /// The core server configurations seen by merge, in order: a server's position names it
     /// in the shared zone.
     servers: Vec<*const c_void>,
+}
+
+impl JwtMainConf {
+    /// `jwt_logout_capacity`.
+    pub fn logout_capacity(&self) -> usize {
+        self.logout_capacity.unwrap_or(defaults::LOGOUT_CAPACITY)
+    }
+
+    /// Whether some location has `jwt_logout`.
+    pub fn logout_in_use(&self) -> bool {
+        self.logout_in_use
+    }
 }
 
 /// One `jwt_require` directive: all its variables must be met.
@@ -112,6 +134,10 @@ macro_rules! inherited_settings {
             pub login: Option<Setting<LocalUri>>,
             /// `jwt_jwks`: a location's content handler, never inherited.
             pub jwks: Option<Setting<JwksPublication>>,
+            /// `jwt_refresh`, `jwt_logout`, `jwt_status`: content handlers, never inherited.
+            pub refresh: Option<Setting<()>>,
+            pub logout: Option<Setting<()>>,
+            pub status: Option<Setting<()>>,
         }
 
         impl Settings {
@@ -143,6 +169,9 @@ inherited_settings! {
     key_cache: RefreshPolicy,
     typ: String,
     require_claim: Vec<ClaimRule>,
+    refresh_max_age: Option<u64>,
+    refresh_grace: u64,
+    revocation_file: Arc<RevocationList>,
 }
 
 impl Settings {
@@ -205,6 +234,22 @@ impl JwtLocConf {
         setting::value_or(&self.settings.failure_status, 401)
     }
 
+    /// `jwt_refresh_max_age` (`None`: `off`).
+    pub fn refresh_max_age(&self) -> Option<u64> {
+        self.settings
+            .refresh_max_age
+            .as_ref()
+            .map_or(defaults::REFRESH_MAX_AGE, |s| s.value)
+    }
+
+    pub fn refresh_grace(&self) -> u64 {
+        setting::value_or(&self.settings.refresh_grace, defaults::REFRESH_GRACE)
+    }
+
+    pub fn revocation_list(&self) -> Option<&RevocationList> {
+        self.settings.revocation_file.as_ref().map(|s| &*s.value)
+    }
+
     pub fn claim_rules(&self) -> &[ClaimRule] {
         self.settings
             .require_claim
@@ -251,9 +296,71 @@ impl JwtLocConf {
         self.challenge = Challenges::for_realm(realm.unwrap_or(defaults::REALM));
         self.check_require_has_verification()?;
         self.check_token_source(main)?;
+        self.check_one_content_handler()?;
         self.prepare_verifier(cf, parent, main)?;
+        self.check_session_handlers(main)?;
         self.prepare_signer()?;
+        self.warn_login_behind_verification(cf);
         self.prepare_jwks()
+    }
+
+    /// The module's content handlers each take the whole location.
+    fn check_one_content_handler(&self) -> ConfResult {
+        let s = &self.settings;
+        let handlers: Vec<(&str, &ConfSite)> = [
+            ("jwt_login", s.login.as_ref().map(|x| &x.site)),
+            ("jwt_jwks", s.jwks.as_ref().map(|x| &x.site)),
+            ("jwt_refresh", s.refresh.as_ref().map(|x| &x.site)),
+            ("jwt_logout", s.logout.as_ref().map(|x| &x.site)),
+            ("jwt_status", s.status.as_ref().map(|x| &x.site)),
+        ]
+        .into_iter()
+        .filter_map(|(name, site)| site.map(|site| (name, site)))
+        .collect();
+        match handlers.as_slice() {
+            [(first, first_site), (second, second_site), ..] => Err((
+                (*second_site).clone(),
+                format!(
+                    "\"{second}\" and \"{first}\" (at {first_site}) both answer this location: \
+                     give each its own location"
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// `jwt_refresh` and `jwt_logout` check the presented token with the location's keys.
+    fn check_session_handlers(&self, main: &mut JwtMainConf) -> ConfResult {
+        let s = &self.settings;
+        for (name, setting) in [("jwt_refresh", &s.refresh), ("jwt_logout", &s.logout)] {
+            if let Some(setting) = setting {
+                if self.verifier.is_none() {
+                    return Err((
+                        setting.site.clone(),
+                        format!(
+                            "\"{name}\" needs the keys of the tokens it accepts: add a \
+                             \"jwt_key_file\" in this location or above it"
+                        ),
+                    ));
+                }
+            }
+        }
+        if s.logout.is_some() {
+            main.logout_in_use = true;
+        }
+        Ok(())
+    }
+
+    /// A `jwt_login` location that also verifies would need a token to log in.
+    fn warn_login_behind_verification(&self, cf: &mut ngx_conf_t) {
+        if let (Some(login), true) = (&self.settings.login, self.verify_enabled()) {
+            parse::warn_at(
+                cf,
+                &login.site,
+                "\"jwt_login\" where \"jwt_verify on\" applies: a client needs a valid token to \
+                 log in; add \"jwt_verify off\" to the login location",
+            );
+        }
     }
 
     fn prepare_verifier(
@@ -307,12 +414,15 @@ impl JwtLocConf {
     }
 
     fn prepare_signer(&mut self) -> ConfResult {
-        let Some(login) = &self.settings.login else {
-            return Ok(());
+        // jwt_login and jwt_refresh issue tokens.
+        let issuing_site = match (&self.settings.login, &self.settings.refresh) {
+            (Some(login), _) => login.site.clone(),
+            (None, Some(refresh)) => refresh.site.clone(),
+            (None, None) => return Ok(()),
         };
         let sign_algorithm = self.settings.sign_algorithm.as_ref();
         let signer = Signer::new(&self.ring(), sign_algorithm.map(|a| a.value)).map_err(|e| {
-            let site = sign_algorithm.map_or(&login.site, |a| &a.site).clone();
+            let site = sign_algorithm.map_or(&issuing_site, |a| &a.site).clone();
             let message = match e {
                 SignerError::AlgorithmNotSupported { .. } => format!("jwt_sign_algorithm: {e}"),
                 _ => e.to_string(),
@@ -424,16 +534,6 @@ impl JwtLocConf {
                 ),
             ));
         }
-        if let Some(login) = &self.settings.login {
-            return Err((
-                jwks.site.clone(),
-                format!(
-                    "\"jwt_jwks\" and \"jwt_login\" (at {}) both answer this location: publish \
-                     the keys in a location of their own, such as /.well-known/jwks.json",
-                    login.site
-                ),
-            ));
-        }
         self.jwks_document = Some(ring.public_jwks().to_string());
         Ok(())
     }
@@ -528,18 +628,7 @@ fn key_source(
     if let Some(source) = main.key_sources.iter().find(|s| s.name == name) {
         return Ok(Rc::clone(source));
     }
-    let zone = match main.zone {
-        Some(zone) => zone,
-        None => {
-            let size = main
-                .shared_memory_size
-                .unwrap_or(defaults::SHARED_MEMORY_SIZE);
-            let zone = shared_zone::add_zone(cf, size)?;
-            let zone = NonNull::new(zone).ok_or("cannot add the shared memory zone")?;
-            main.zone = Some(zone);
-            zone
-        }
-    };
+    let zone = ensure_zone(cf, main)?;
     let source = Rc::new(KeySource::new(name, target.clone(), cache, zone.as_ptr()));
     main.key_sources.push(Rc::clone(&source));
     Ok(source)
@@ -572,4 +661,67 @@ fn current_server(cf: &ngx_conf_t, main: &mut JwtMainConf) -> (usize, String) {
         .map(|c| String::from_utf8_lossy(c.server_name.as_bytes()).into_owned())
         .unwrap_or_default();
     (position, name)
+}
+
+/// The module's shared memory zone of this configuration, added on first use.
+pub fn ensure_zone(
+    cf: &mut ngx_conf_t,
+    main: &mut JwtMainConf,
+) -> Result<NonNull<ngx_shm_zone_t>, String> {
+    if let Some(zone) = main.zone {
+        return Ok(zone);
+    }
+    let size = main
+        .shared_memory_size
+        .unwrap_or(defaults::SHARED_MEMORY_SIZE);
+    let zone = shared_zone::add_zone(cf, size)?;
+    let zone = NonNull::new(zone).ok_or("cannot add the shared memory zone")?;
+    main.zone = Some(zone);
+    Ok(zone)
+}
+
+/// A `jwt_token` naming a variable nobody declares is refused here, with the directive's file
+/// and line: nginx's own "unknown variable" error, later, names neither. Runs in
+/// postconfiguration, when every `map`, `set` and module variable is declared.
+pub fn check_token_variables(cf: &ngx_conf_t, main: &JwtMainConf) -> Result<(), ()> {
+    let Some(cmcf) = NgxHttpCoreModule::main_conf(cf) else {
+        return Ok(());
+    };
+    // SAFETY: until variables are initialised (after postconfiguration), variables_keys holds
+    // the declared names and prefix_variables the prefix ones, both arrays of nginx's types.
+    let (names, prefixes) = unsafe {
+        let Some(keys) = cmcf.variables_keys.as_ref() else {
+            return Ok(());
+        };
+        (
+            keys.keys.as_slice::<ngx::ffi::ngx_hash_key_t>(),
+            cmcf.prefix_variables
+                .as_slice::<ngx::ffi::ngx_http_variable_t>(),
+        )
+    };
+    let declared = |name: &str| {
+        let name = name.as_bytes();
+        name.iter().all(u8::is_ascii_digit)
+            || names
+                .iter()
+                .any(|k| k.key.as_bytes().eq_ignore_ascii_case(name))
+            || prefixes.iter().any(|p| {
+                let prefix = p.name.as_bytes();
+                name.len() >= prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix)
+            })
+    };
+    for (site, variables) in &main.token_variables {
+        if let Some(unknown) = variables.iter().find(|v| !declared(v)) {
+            parse::error_at(
+                cf,
+                site,
+                format!(
+                    "\"jwt_token\" reads the unknown variable \"${unknown}\": check its name \
+                     (for a cookie, $cookie_NAME; for a header, $http_NAME)"
+                ),
+            );
+            return Err(());
+        }
+    }
+    Ok(())
 }

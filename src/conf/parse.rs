@@ -7,7 +7,7 @@ use jwt_core::Algorithm;
 use ngx::ffi::{
     ngx_conf_full_name, ngx_conf_t, ngx_http_compile_complex_value,
     ngx_http_compile_complex_value_t, ngx_http_complex_value_t, ngx_http_get_variable_index,
-    ngx_parse_time, ngx_pcalloc, ngx_str_t, NGX_LOG_EMERG,
+    ngx_parse_time, ngx_pcalloc, ngx_str_t, NGX_LOG_EMERG, NGX_LOG_WARN,
 };
 
 use super::ConfSite;
@@ -59,6 +59,11 @@ pub fn directive_name(cf: &ngx_conf_t) -> String {
 /// `ngx_conf_log_error` would name the current line instead).
 pub fn error_at(cf: &ngx_conf_t, site: &ConfSite, message: impl fmt::Display) {
     ngx::ngx_log_error!(NGX_LOG_EMERG, cf.log, "{message} in {site}");
+}
+
+/// Logs a configuration warning about a directive read earlier; the configuration is used.
+pub fn warn_at(cf: &ngx_conf_t, site: &ConfSite, message: impl fmt::Display) {
+    ngx::ngx_log_error!(NGX_LOG_WARN, cf.log, "{message} in {site}");
 }
 
 /// Refuses a directive written twice at one level.

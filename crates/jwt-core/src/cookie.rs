@@ -168,9 +168,32 @@ impl LoginCookie {
     }
 }
 
+impl LoginCookie {
+    /// The `Set-Cookie` value that deletes the cookie (`jwt_logout`): an empty value with
+    /// `Max-Age=0` and the same attributes, since a browser only replaces a cookie of the same
+    /// name, `Path` and `Domain` (RFC 6265 §5.3).
+    pub fn clear_cookie_value(&self) -> String {
+        let mut value = format!("{}=; Max-Age=0", self.name);
+        for attribute in &self.attributes {
+            value.push_str("; ");
+            value.push_str(attribute);
+        }
+        value
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clearing_keeps_the_attributes_that_identify_the_cookie() {
+        let c = parse("s", &["Path=/app", "Domain=example.com", "Max-Age=600"]).unwrap();
+        assert_eq!(
+            c.clear_cookie_value(),
+            "s=; Max-Age=0; Path=/app; HttpOnly; Secure; SameSite=Lax; Domain=example.com"
+        );
+    }
 
     fn parse(name: &str, params: &[&str]) -> Result<LoginCookie, CookieError> {
         parse_login_cookie(name, params)

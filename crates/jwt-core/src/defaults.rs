@@ -34,13 +34,25 @@ pub const KEY_REFETCH_INTERVAL: u64 = 30;
 /// `jwt_shared_memory`: the size of the module's shared memory zone, in bytes.
 pub const SHARED_MEMORY_SIZE: usize = 1024 * 1024;
 
+/// `jwt_refresh_max_age`: how long after the original login (`auth_time`) a token can still
+/// be refreshed, in seconds (`None`: `off`). On by default: a stolen token must not be kept
+/// alive forever by refreshing it in time.
+pub const REFRESH_MAX_AGE: Option<u64> = Some(86_400);
+
+/// `jwt_refresh_grace`: how long after its `exp` a token can still be refreshed, in seconds.
+/// 0: an expired token means a new login.
+pub const REFRESH_GRACE: u64 = 0;
+
+/// `jwt_logout_capacity`: live entries the shared revocation set holds.
+pub const LOGOUT_CAPACITY: usize = 10_000;
+
 /// `jwt_jwks max_age=`: the `Cache-Control: max-age` of a published JWKS, in seconds.
 pub const JWKS_MAX_AGE: u64 = 300;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{IssuePolicy, VerifyPolicy};
+    use crate::{IssuePolicy, RenewPolicy, VerifyPolicy};
 
     #[test]
     fn the_policies_default_to_these() {
@@ -49,6 +61,8 @@ mod tests {
         assert_eq!(verify.require_exp, REQUIRE_EXP);
         assert_eq!(verify.leeway, LEEWAY);
         assert_eq!(IssuePolicy::default().ttl, TOKEN_TTL);
+        assert_eq!(RenewPolicy::default().grace, REFRESH_GRACE);
+        assert_eq!(RenewPolicy::default().max_age, REFRESH_MAX_AGE);
         // The documented values, so that a change here is deliberate.
         assert_eq!(
             (

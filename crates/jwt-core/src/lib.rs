@@ -10,6 +10,8 @@
 //! * [`require`]: the truth rule of `jwt_require`;
 //! * [`claim_rule`]: `jwt_require_claim`'s operators on claim paths;
 //! * [`key_refresh`]: when a remote key set (`jwt_key_request`) is fetched again;
+//! * [`revocation`]: `jwt_revocation_file` and the token-id digest of `jwt_logout`'s set;
+//! * [`renewal`]: the claims `jwt_refresh` signs again (`auth_time` carried through);
 //! * [`defaults`]: the directives' default settings, in one place.
 //!
 //! Nothing here panics on input: it runs inside nginx worker processes.
@@ -33,7 +35,9 @@ pub mod issue;
 pub mod json;
 pub mod key;
 pub mod key_refresh;
+pub mod renewal;
 pub mod require;
+pub mod revocation;
 pub mod token;
 pub mod verify;
 
@@ -44,9 +48,12 @@ pub use cookie::{parse_login_cookie, CookieError, LoginCookie, MaxAge};
 pub use issue::{IssueError, IssuePolicy, IssuedToken, Signer, SignerError};
 pub use key::remote::{parse_remote_jwks, RemoteKeySet, RemoteKeys, MAX_REMOTE_JWKS_LEN};
 pub use key::{load_keys, Key, KeyError, KeyRing};
+pub use renewal::{renewal_claims, RenewError, RenewPolicy, AUTH_TIME};
+pub use revocation::{jti_digest, RevocationFileError, RevocationList, JTI_DIGEST_LEN};
 pub use token::{Malformed, NumericDate, Part};
 pub use verify::{
-    AlgorithmRejected, NoKey, PolicyError, VerifiedToken, Verifier, VerifyError, VerifyPolicy,
+    AlgorithmRejected, CacheUse, NoKey, PolicyError, VerifiedToken, Verifier, VerifyError,
+    VerifyPolicy,
 };
 
 #[cfg(test)]

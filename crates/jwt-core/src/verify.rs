@@ -135,7 +135,10 @@ fn key_hint(alg: Algorithm) -> String {
 /// * `signature`: candidate keys exist and none verifies the signature;
 /// * `issuer`/`audience`: `iss` missing or different / `aud` missing, of the
 ///   wrong type, or naming no accepted audience;
-/// * `expired`/`not_yet_valid`: time checks, after everything else.
+/// * `expired`/`not_yet_valid`: time checks, after everything else;
+/// * `revoked`: never returned by [`Verifier::verify`]; the caller builds it for a token
+///   that verified but that a revocation (`jwt_revocation_file`, see
+///   [`crate::RevocationList::revokes`], or a logout) withdrew.
 ///
 /// Claim problems (`malformed` for the claims, `issuer`, `audience`, the time
 /// codes) are only ever reported for a token whose signature verified: a
@@ -191,12 +194,16 @@ pub enum VerifyError {
     /// policy's, quoted the same way.
     #[error("token header \"typ\" is {found}, expected {expected}")]
     Type { expected: String, found: String },
+
+    /// Why, as [`crate::RevocationList::revokes`] words it (token values already quoted).
+    #[error("token revoked: {0}")]
+    Revoked(String),
 }
 
 impl VerifyError {
     /// One of "missing", "malformed", "too_large", "algorithm", "key",
     /// "signature", "expired", "not_yet_valid", "issuer", "audience", "crit",
-    /// "typ".
+    /// "typ", "revoked".
     pub fn code(&self) -> &'static str {
         match self {
             VerifyError::Missing => "missing",
@@ -211,6 +218,7 @@ impl VerifyError {
             VerifyError::Issuer { .. } => "issuer",
             VerifyError::Audience { .. } => "audience",
             VerifyError::Type { .. } => "typ",
+            VerifyError::Revoked(_) => "revoked",
         }
     }
 
@@ -366,6 +374,19 @@ impl VerifiedToken {
     }
 }
 
+/// Whether a verification used the token cache, for the module's counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheUse {
+    /// Served from the cache: only the time checks ran.
+    Hit,
+    /// The cache was consulted and did not hold the token (or held it under a remote key
+    /// set that has since been replaced): the token was verified in full.
+    Miss,
+    /// No cache was consulted: there is none (`jwt_cache_size 0`), or the token was refused
+    /// before the lookup (empty, too large).
+    Off,
+}
+
 /// Verifies tokens against one location's policy and keys. Built once at
 /// configuration time; shared by reference (Send + Sync).
 pub struct Verifier {
@@ -461,7 +482,35 @@ impl Verifier {
 
     /// Verifies a compact JWS exactly as received (no "Bearer "). `now` is
     /// unix time in seconds.
+    #[inline]
     pub fn verify(&self, token: &[u8], now: u64) -> Result<Arc<VerifiedToken>, VerifyError> {
+        self.verify_traced(token, now).0
+    }
+
+    /// [`Verifier::verify`], also telling whether the token cache served the token. The
+    /// [`CacheUse`] describes the lookup whatever the result: a cached token that has
+    /// expired since is a `Hit` with an `expired` error.
+    pub fn verify_traced(
+        &self,
+        token: &[u8],
+        now: u64,
+    ) -> (Result<Arc<VerifiedToken>, VerifyError>, CacheUse) {
+        if let Err(refused) = self.check_size(token) {
+            return (Err(refused), CacheUse::Off);
+        }
+        let Some(cache) = &self.cache else {
+            return (self.verify_fresh(token, now, None), CacheUse::Off);
+        };
+        // One atomic load: the hit path takes no lock besides the cache's.
+        let epoch = self.remote.as_ref().map_or(0, |remote| remote.epoch());
+        if let Some(hit) = cache.get(token, epoch) {
+            return (self.check_time(&hit, now).map(|()| hit), CacheUse::Hit);
+        }
+        (self.verify_fresh(token, now, Some(cache)), CacheUse::Miss)
+    }
+
+    /// Step 1's size rule, which holds before any cache lookup.
+    fn check_size(&self, token: &[u8]) -> Result<(), VerifyError> {
         if token.is_empty() {
             return Err(VerifyError::Missing);
         }
@@ -471,22 +520,22 @@ impl Verifier {
                 max: self.policy.max_token_len,
             });
         }
-        // One atomic load: the hit path takes no lock besides the cache's.
-        let epoch = self.remote.as_ref().map_or(0, |remote| remote.epoch());
-        if let Some(hit) = self
-            .cache
-            .as_ref()
-            .and_then(|cache| cache.get(token, epoch))
-        {
-            self.check_time(&hit, now)?;
-            return Ok(hit);
-        }
+        Ok(())
+    }
+
+    /// Steps 1–7 without the cache lookup; a token that passes goes into `cache`.
+    fn verify_fresh(
+        &self,
+        token: &[u8],
+        now: u64,
+        cache: Option<&TokenCache>,
+    ) -> Result<Arc<VerifiedToken>, VerifyError> {
         // One snapshot for the whole verification, so that the algorithm
         // check, the key choice and the cache entry all see the same set.
         let installed = self.remote.as_ref().and_then(|remote| remote.snapshot());
         let verified = Arc::new(self.verify_uncached(token, installed.as_ref())?);
         self.check_time(&verified, now)?;
-        if let Some(cache) = &self.cache {
+        if let Some(cache) = cache {
             let epoch = installed.as_ref().map_or(0, |installed| installed.epoch);
             cache.insert(token, Arc::clone(&verified), epoch);
         }

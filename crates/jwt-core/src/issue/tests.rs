@@ -510,7 +510,10 @@ fn with_type_writes_the_media_type_the_verifier_requires() {
     .unwrap();
     assert!(verifier.verify(token.as_bytes(), NOW).is_ok());
     assert_eq!(
-        verifier.verify(plain.token.as_bytes(), NOW).unwrap_err().code(),
+        verifier
+            .verify(plain.token.as_bytes(), NOW)
+            .unwrap_err()
+            .code(),
         "typ"
     );
 }

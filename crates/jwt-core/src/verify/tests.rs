@@ -1024,6 +1024,7 @@ fn every_error_code_is_one_of_the_documented_set() {
         "audience",
         "crit",
         "typ",
+        "revoked",
     ];
     let errors = [
         VerifyError::Missing,
@@ -1058,6 +1059,7 @@ fn every_error_code_is_one_of_the_documented_set() {
             expected: "\"at+jwt\"".into(),
             found: "absent".into(),
         },
+        VerifyError::Revoked("jti \"a\" is in the revocation file".into()),
     ];
     let mut codes: Vec<&str> = errors.iter().map(VerifyError::code).collect();
     let mut documented = documented.to_vec();
@@ -1067,6 +1069,10 @@ fn every_error_code_is_one_of_the_documented_set() {
     assert_eq!(
         VerifyError::Key(NoKey::NoKeyForAlgorithm(ES256)).to_string(),
         "no configured key can verify ES256"
+    );
+    assert_eq!(
+        VerifyError::Revoked("jti \"a\" is in the revocation file".into()).to_string(),
+        "token revoked: jti \"a\" is in the revocation file"
     );
 }
 
@@ -1136,6 +1142,63 @@ fn cache_stays_bounded() {
         );
         assert_eq!(code(v.verify(token.as_bytes(), NOW)), "ok");
         assert!(v.cache.as_ref().unwrap().len() <= 10);
+    }
+}
+
+#[test]
+fn cache_use_is_reported() {
+    let key = hs_key();
+    let v = Verifier::new(VerifyPolicy::default(), ring(std::slice::from_ref(&key)), 8).unwrap();
+    let token = signed(&key, HS256, HS, &claims_exp(NOW + 60));
+    let traced = |token: &[u8], now| {
+        let (result, cache) = v.verify_traced(token, now);
+        (code(result), cache)
+    };
+    assert_eq!(traced(token.as_bytes(), NOW), ("ok", CacheUse::Miss));
+    assert_eq!(traced(token.as_bytes(), NOW), ("ok", CacheUse::Hit));
+    // The lookup is reported whatever the result: a cached token that has since expired.
+    assert_eq!(
+        traced(token.as_bytes(), NOW + 60),
+        ("expired", CacheUse::Hit)
+    );
+    // Refused before the lookup.
+    assert_eq!(traced(b"", NOW), ("missing", CacheUse::Off));
+    let huge = "a".repeat(v.policy().max_token_len + 1);
+    assert_eq!(traced(huge.as_bytes(), NOW), ("too_large", CacheUse::Off));
+    // Looked up, not found, refused: never cached, so a miss every time.
+    let (input, _) = token.rsplit_once('.').unwrap();
+    let forged = format!("{input}.{}", b64([0u8; 32]));
+    for _ in 0..2 {
+        assert_eq!(
+            traced(forged.as_bytes(), NOW),
+            ("signature", CacheUse::Miss)
+        );
+    }
+    assert_eq!(traced(b"not a token", NOW), ("malformed", CacheUse::Miss));
+
+    // Without a cache, every verification is Off.
+    let off = Verifier::new(VerifyPolicy::default(), ring(&[key]), 0).unwrap();
+    for _ in 0..2 {
+        let (result, cache) = off.verify_traced(token.as_bytes(), NOW);
+        assert_eq!((code(result), cache), ("ok", CacheUse::Off));
+    }
+}
+
+#[test]
+fn verify_is_verify_traced_without_the_cache_use() {
+    let key = hs_key();
+    let v = Verifier::new(VerifyPolicy::default(), ring(std::slice::from_ref(&key)), 8).unwrap();
+    let token = signed(&key, HS256, HS, &claims_exp(NOW + 60));
+    let first = v.verify(token.as_bytes(), NOW).unwrap();
+    let (traced, cache) = v.verify_traced(token.as_bytes(), NOW);
+    assert_eq!(cache, CacheUse::Hit, "verify filled the cache");
+    assert!(Arc::ptr_eq(&first, &traced.unwrap()));
+    for now in [NOW - 1_000, NOW + 59, NOW + 60] {
+        assert_eq!(
+            code(v.verify(token.as_bytes(), now)),
+            code(v.verify_traced(token.as_bytes(), now).0),
+            "{now}"
+        );
     }
 }
 
@@ -1679,7 +1742,13 @@ fn a_cached_token_is_re_verified_once_another_set_is_installed() {
 
     // The provider withdrew the key: the cached token no longer passes.
     remote.install(provider_set("auth0.json"), 2);
-    assert!(remote_error(&v, &token).is_unknown_kid());
+    let (result, cache) = v.verify_traced(token.as_bytes(), NOW);
+    assert!(result.unwrap_err().is_unknown_kid());
+    assert_eq!(
+        cache,
+        CacheUse::Miss,
+        "an entry of a replaced set is a miss"
+    );
     assert_eq!(v.cache.as_ref().unwrap().len(), 0);
 
     // Re-installing a set (even the same generation) re-verifies once.
