@@ -12,6 +12,7 @@ use ngx::core::Status;
 use ngx::ffi::{ngx_http_get_flushed_variable, ngx_http_request_t, ngx_int_t, NGX_LOG_INFO};
 use ngx::http::Request;
 
+use crate::browser;
 use crate::conf::{loc_conf, JwtLocConf, RequireRule};
 use crate::key_request::{self, KeyStep};
 use crate::metrics::{count, Counter};
@@ -60,6 +61,9 @@ fn check_access(r: &mut Request) -> Status {
             let challenge = challenge_for(conf, error);
             let counter = Counter::rejected(error.code());
             count(r, counter);
+            if let Some(status) = browser::login_page_redirect(r, conf) {
+                return status;
+            }
             return deny(r, conf.failure_status(), challenge);
         }
         // Merge guarantees a verifier wherever jwt_verify is on; fail closed regardless.

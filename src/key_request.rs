@@ -36,10 +36,11 @@ use jwt_core::key_refresh::{self, Decision, RefreshPolicy, SetStatus};
 use jwt_core::{parse_remote_jwks, RemoteKeys};
 use ngx::core::Status;
 use ngx::ffi::{
-    ngx_add_timer, ngx_handle_read_event, ngx_handle_write_event, ngx_http_block_reading,
+    kill, ngx_add_timer, ngx_handle_read_event, ngx_handle_write_event, ngx_http_block_reading,
     ngx_http_core_run_phases, ngx_http_finalize_request, ngx_http_request_t, ngx_http_test_reading,
-    ngx_int_t, ngx_list_init, ngx_log_t, ngx_shm_zone_t, ngx_table_elt_t, NGX_AGAIN, NGX_ERROR,
-    NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_LOG_ERR, NGX_LOG_NOTICE, NGX_LOG_WARN, NGX_OK,
+    ngx_int_t, ngx_list_init, ngx_log_t, ngx_pid, ngx_shm_zone_t, ngx_table_elt_t, ESRCH,
+    NGX_AGAIN, NGX_ERROR, NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_LOG_ERR, NGX_LOG_NOTICE,
+    NGX_LOG_WARN, NGX_OK,
 };
 use ngx::http::Request;
 
@@ -112,6 +113,10 @@ impl KeySource {
         let (jwks, generation) = zone.with_guarded(slot, |g| {
             (g.jwks().to_vec(), slot.generation.load(Ordering::Acquire))
         });
+        if jwks.is_empty() {
+            // Reclaimed after two reloads without use (see shared_zone): nothing to parse.
+            return;
+        }
         match parse_remote_jwks(&jwks) {
             Ok(set) => self.keys.install(set, generation),
             // Only sets that parsed are stored; this would take a corrupted zone.
@@ -145,7 +150,17 @@ impl KeySource {
             return Decision::Proceed;
         }
         zone.with_guarded(slot, |g| {
-            key_refresh::decide(&self.cache, &mut g.refresh, set, now, unknown_kid)
+            if key_refresh::claimed(&g.refresh, now) && !process_alive(g.fetcher_pid) {
+                // The worker that claimed the fetch died (its request with it): nobody will
+                // answer the waiting requests.
+                key_refresh::abandoned(&mut g.refresh, now, false);
+            }
+            let decision = key_refresh::decide(&self.cache, &mut g.refresh, set, now, unknown_kid);
+            if decision == Decision::Fetch {
+                // SAFETY: ngx_pid is set once at process start.
+                g.fetcher_pid = unsafe { ngx_pid };
+            }
+            decision
         })
     }
 
@@ -157,9 +172,13 @@ impl KeySource {
         zone.with_guarded(slot, |g| key_refresh::claimed(&g.refresh, now))
     }
 
-    fn release_claim(&self) {
+    /// The request that claimed a fetch ended without its answer (the client went away).
+    fn abandon(&self, now: u64) {
         if let Some((zone, slot)) = self.slot() {
-            zone.with_guarded(slot, |g| key_refresh::abandoned(&mut g.refresh));
+            let has_set = Self::set_status(slot).has_set;
+            zone.with_guarded(slot, |g| {
+                key_refresh::abandoned(&mut g.refresh, now, has_set)
+            });
         }
     }
 
@@ -246,12 +265,31 @@ pub enum KeyStep {
 /// A request's part in fetching keys.
 #[derive(Default)]
 struct KeyFetch {
-    /// The source this request claimed a fetch for, until the subrequest is over.
+    /// The source this request claimed a fetch for, until its answer is processed.
     in_flight: Option<*const KeySource>,
+    /// The fetch's subrequest (in the request pool): its answer is final once it is `done`.
+    subrequest: Option<*mut ngx_http_request_t>,
+    /// What the subrequest answered, as of the post-subrequest handler's last call.
+    answer: Answer,
     /// This request already had its one refetch (or wait) for an unknown kid.
     kid_refetch_used: bool,
     /// This request waits for another request's fetch to end (not merely for fresh keys).
     waiting_for_fetch: bool,
+}
+
+/// A JWKS subrequest's answer. The post-subrequest handler runs once per finalization: a status
+/// answered through nginx's error page or an `error_page` redirect finalizes the subrequest
+/// again with the final answer, so each call overwrites the previous one and the parent reads
+/// the last, once the subrequest is done.
+#[derive(Default)]
+struct Answer {
+    rc: ngx_int_t,
+    status: usize,
+    body: Vec<u8>,
+    complete: bool,
+    /// Sticky: a response over `subrequest_output_buffer_size` was cut.
+    too_big: bool,
+    max_age: Option<u64>,
 }
 
 impl Drop for KeyFetch {
@@ -260,7 +298,7 @@ impl Drop for KeyFetch {
         if let Some(source) = self.in_flight.take() {
             // SAFETY: sources live as long as the configuration, longer than any request.
             if let Some(source) = unsafe { source.as_ref() } {
-                source.release_claim();
+                source.abandon(now());
             }
         }
     }
@@ -279,13 +317,23 @@ pub fn prepare(r: &mut Request, source: &KeySource) -> KeyStep {
         return KeyStep::Return(Status::NGX_ERROR);
     };
     if state.in_flight.is_some() {
-        return KeyStep::Return(Status::NGX_AGAIN);
+        // SAFETY: the subrequest lives in this request's pool.
+        let done = state
+            .subrequest
+            .is_some_and(|sr| unsafe { (*sr).done() } != 0);
+        if !done {
+            return KeyStep::Return(Status::NGX_AGAIN);
+        }
+        process_answer(r);
     }
-    if state.waiting_for_fetch {
+    let waiting = fetch_state(r).is_some_and(|state| state.waiting_for_fetch);
+    if waiting {
         if source.fetch_in_flight(now()) {
             return KeyStep::Return(wait(r));
         }
-        state.waiting_for_fetch = false;
+        if let Some(state) = fetch_state(r) {
+            state.waiting_for_fetch = false;
+        }
         // The fetch may have brought a newer set than the one just synced.
         source.sync(r.log());
     }
@@ -340,6 +388,9 @@ fn start_fetch(r: &mut Request, source: &KeySource) -> Result<(), &'static str> 
         }
         return Err("cannot start the subrequest");
     };
+    if let Some(state) = fetch_state(r) {
+        state.subrequest = Some(sr);
+    }
     // SAFETY: sr was just created by nginx and is not running yet; its pool is the request's.
     if unsafe { detach_from_client(sr) }.is_err() {
         return Err("out of memory");
@@ -374,49 +425,62 @@ unsafe fn detach_from_client(sr: *mut ngx_http_request_t) -> Result<(), ()> {
     Ok(())
 }
 
-/// Post-subrequest handler: store what came back (first call only).
+/// Post-subrequest handler: records the answer (see [`Answer`]); the parent processes it.
 unsafe extern "C" fn fetched(
     sr: *mut ngx_http_request_t,
     data: *mut c_void,
     rc: ngx_int_t,
 ) -> ngx_int_t {
-    // SAFETY: data is the parent's KeyFetch (request pool), sr the finished subrequest.
+    // SAFETY: data is the parent's KeyFetch (request pool), sr the subrequest being finalized.
     let (state, sr) = unsafe { (&mut *data.cast::<KeyFetch>(), &*sr) };
+    let too_big = subrequest::recover_from_too_big_response(sr);
+    let body = subrequest::body(sr);
+    let answer = &mut state.answer;
+    answer.too_big |= too_big;
+    answer.rc = if too_big { NGX_ERROR as ngx_int_t } else { rc };
+    answer.status = sr.headers_out.status;
+    answer.complete = subrequest::arrived_whole(sr, body.len());
+    answer.body = body.to_vec();
+    answer.max_age = subrequest::header(sr, b"Cache-Control").and_then(key_refresh::max_age);
+    if too_big {
+        return NGX_OK as ngx_int_t;
+    }
+    rc
+}
+
+/// The subrequest is over: store its set for every worker, or record the failure.
+fn process_answer(r: &mut Request) {
+    let log = r.log();
+    let Some(state) = fetch_state(r) else {
+        return;
+    };
+    let answer = std::mem::take(&mut state.answer);
+    state.subrequest = None;
     let Some(source) = state.in_flight.take() else {
-        return rc;
+        return;
     };
     // SAFETY: sources live as long as the configuration.
     let Some(source) = (unsafe { source.as_ref() }) else {
-        return rc;
+        return;
     };
-    // SAFETY: the subrequest's connection is the client's, alive while its request is.
-    let log = unsafe { (*sr.connection).log };
-    let too_big = subrequest::recover_from_too_big_response(sr);
     let now = now();
-    let body = subrequest::body(sr);
-    let status = sr.headers_out.status;
-    if too_big || rc == NGX_ERROR as ngx_int_t || !subrequest::arrived_whole(sr, body.len()) {
+    if answer.too_big || answer.rc == NGX_ERROR as ngx_int_t || !answer.complete {
         source.fail(
             "the response was not received whole (bigger than the location's \
              subrequest_output_buffer_size, or cut off)",
             now,
             log,
         );
-    } else if status != 200 {
-        let reason = if status == 0 {
-            format!("no response (subrequest result {rc})")
+    } else if answer.status != 200 {
+        let reason = if answer.status == 0 {
+            format!("no response (subrequest result {})", answer.rc)
         } else {
-            format!("the response status is {status}, not 200")
+            format!("the response status is {}, not 200", answer.status)
         };
         source.fail(&reason, now, log);
     } else {
-        let max_age = subrequest::header(sr, b"Cache-Control").and_then(key_refresh::max_age);
-        source.store(body, max_age, now, log);
+        source.store(&answer.body, answer.max_age, now, log);
     }
-    if too_big {
-        return NGX_OK as ngx_int_t;
-    }
-    rc
 }
 
 /// Waits for another request's fetch: the request sleeps on a timer and runs its phases again
@@ -454,4 +518,17 @@ unsafe extern "C" fn wake_up(r: *mut ngx_http_request_t) {
         (*r).write_event_handler = Some(ngx_http_core_run_phases);
         ngx_http_core_run_phases(r);
     }
+}
+
+/// Whether process `pid` still runs (a worker of this nginx: same user, so `kill(pid, 0)` is
+/// allowed). Unknown pids (0) count as alive: only a provable death voids a claim.
+fn process_alive(pid: i32) -> bool {
+    if pid <= 0 {
+        return true;
+    }
+    // SAFETY: signal 0 only checks that the process exists.
+    if unsafe { kill(pid, 0) } == 0 {
+        return true;
+    }
+    ngx::ffi::ngx_errno() != ESRCH as i32
 }

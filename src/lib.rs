@@ -15,13 +15,14 @@ use ngx::core::Status;
 use ngx::ffi::{
     ngx_array_push, ngx_command_t, ngx_conf_t, ngx_http_handler_pt, ngx_http_module_t,
     ngx_http_phases_NGX_HTTP_ACCESS_PHASE, ngx_int_t, ngx_module_t, NGX_CONF_1MORE, NGX_CONF_2MORE,
-    NGX_CONF_FLAG, NGX_CONF_NOARGS, NGX_CONF_TAKE1, NGX_CONF_TAKE12, NGX_HTTP_LOC_CONF,
-    NGX_HTTP_MAIN_CONF, NGX_HTTP_MODULE, NGX_HTTP_SRV_CONF,
+    NGX_CONF_FLAG, NGX_CONF_NOARGS, NGX_CONF_TAKE1, NGX_CONF_TAKE12, NGX_CONF_TAKE123,
+    NGX_HTTP_LOC_CONF, NGX_HTTP_MAIN_CONF, NGX_HTTP_MODULE, NGX_HTTP_SRV_CONF,
 };
 use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf, NgxHttpCoreModule};
 use ngx::ngx_string;
 
 mod access;
+mod browser;
 mod conf;
 mod jwks;
 mod key_request;
@@ -100,7 +101,7 @@ const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CON
 
 /// The module's directives: name, where it may appear and its arguments, and the function
 /// that reads it (see [`conf::directives`]). Terminated by an empty entry, as nginx expects.
-static mut COMMANDS: [ngx_command_t; 31] = [
+static mut COMMANDS: [ngx_command_t; 34] = [
     loc(
         ngx_string!("jwt_verify"),
         ANY_LEVEL | NGX_CONF_FLAG,
@@ -240,6 +241,21 @@ static mut COMMANDS: [ngx_command_t; 31] = [
         ngx_string!("jwt_revocation_file"),
         ANY_LEVEL | NGX_CONF_TAKE1,
         d::jwt_revocation_file,
+    ),
+    loc(
+        ngx_string!("jwt_login_redirect"),
+        ANY_LEVEL | NGX_CONF_TAKE123,
+        browser::jwt_login_redirect,
+    ),
+    loc(
+        ngx_string!("jwt_login_page"),
+        ANY_LEVEL | NGX_CONF_TAKE12,
+        browser::jwt_login_page,
+    ),
+    loc(
+        ngx_string!("jwt_logout_redirect"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        browser::jwt_logout_redirect,
     ),
     loc(
         ngx_string!("jwt_status"),

@@ -28,6 +28,7 @@ use ngx::ffi::{
 };
 use ngx::http::{list_iterator, HttpModuleLocationConf, Method, NgxHttpCoreModule, Request};
 
+use crate::browser;
 use crate::conf::directives::local_uri;
 use crate::conf::parse::{arg, once};
 use crate::conf::{loc_conf, JwtLocConf, Setting, Settings};
@@ -93,6 +94,18 @@ unsafe extern "C" fn login_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
             Ok(_) => NGX_HTTP_NOT_ALLOWED as ngx_int_t,
             Err(status) => status.into(),
         };
+    }
+    // A browser login sets a cookie: refuse one posted from another site (login CSRF).
+    if let Some(conf) = loc_conf(request) {
+        if conf.login_redirect().is_some() && browser::is_browser(request) {
+            if let Err(status) = browser::check_same_origin(request, conf, "jwt_login") {
+                let rc = request.discard_request_body();
+                if rc != Status::NGX_OK {
+                    return rc.into();
+                }
+                return status;
+            }
+        }
     }
     // SAFETY: r is live; body_ready runs once the whole body is available.
     let rc = unsafe { ngx_http_read_client_request_body(r, Some(body_ready)) };
@@ -214,6 +227,11 @@ fn respond(r: &mut Request, state: &LoginState) -> ngx_int_t {
                 status => Counter::login_passed(status),
             };
             count(r, counter);
+            if (400..500).contains(&state.status) {
+                if let Some(failure) = browser_failure(r) {
+                    return browser::see_other(r, &failure);
+                }
+            }
             return pass_through(r, state);
         }
         None => issue(r, &state.body),
@@ -265,7 +283,34 @@ fn issue(r: &mut Request, body: &[u8]) -> Result<ngx_int_t, String> {
     let issued = signer
         .issue(body, policy, now())
         .map_err(|e| e.to_string())?;
-    send_token(r, conf, &issued)
+    match conf.login_redirect() {
+        Some(redirect) if browser::is_browser(r) => {
+            // A browser: the session as a cookie, and on to where the user was going.
+            set_cookie(r, conf, &issued)?;
+            let destination = browser::login_destination(r, redirect);
+            Ok(browser::see_other(r, &destination))
+        }
+        _ => send_token(r, conf, &issued),
+    }
+}
+
+/// Where a browser whose login the application refused goes (`jwt_login_redirect ...
+/// failure=`), if anywhere.
+fn browser_failure(r: &Request) -> Option<String> {
+    let redirect = loc_conf(r)?.login_redirect()?;
+    if !browser::is_browser(r) {
+        return None;
+    }
+    browser::login_failure_destination(r, redirect)
+}
+
+fn set_cookie(r: &mut Request, conf: &JwtLocConf, issued: &IssuedToken) -> Result<(), String> {
+    if let Some(cookie) = conf.login_cookie() {
+        let value = cookie.set_cookie_value(&issued.token, issued.expires_in);
+        push_header_out(r.as_mut(), b"Set-Cookie", value.as_bytes())
+            .map_err(|_| "out of memory")?;
+    }
+    Ok(())
 }
 
 /// The answer of a login (and of `jwt_refresh`): the token as JSON, and as a cookie when
@@ -276,11 +321,7 @@ pub fn send_token(
     issued: &IssuedToken,
 ) -> Result<ngx_int_t, String> {
     let answer = token_response(issued);
-    if let Some(cookie) = conf.login_cookie() {
-        let value = cookie.set_cookie_value(&issued.token, issued.expires_in);
-        push_header_out(r.as_mut(), b"Set-Cookie", value.as_bytes())
-            .map_err(|_| "out of memory")?;
-    }
+    set_cookie(r, conf, issued)?;
     push_header_out(r.as_mut(), b"Cache-Control", b"no-store").map_err(|_| "out of memory")?;
     Ok(send_body(
         r,

@@ -21,6 +21,7 @@ use ngx::ffi::{
 use ngx::http::{HttpModuleLocationConf, HttpModuleMainConf, Method, NgxHttpCoreModule, Request};
 
 use crate::access::{challenge_for, deny, log_rejection};
+use crate::browser;
 use crate::conf::parse::once;
 use crate::conf::{loc_conf, JwtLocConf, Setting, Settings};
 use crate::metrics::{count, Counter};
@@ -59,6 +60,10 @@ fn logout(r: &mut Request) -> ngx_int_t {
     let Some(conf) = loc_conf(r) else {
         return NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;
     };
+    if let Err(status) = browser::check_same_origin(r, conf, "jwt_logout") {
+        count(r, Counter::LogoutRefused);
+        return status;
+    }
     let log = r.log();
     let token = match outcome(r) {
         Some(Ok(token)) => std::sync::Arc::clone(token),
@@ -123,7 +128,8 @@ fn revoke(r: &mut Request, conf: &JwtLocConf, token: &VerifiedToken) -> Result<(
     }
 }
 
-/// 204, clearing the login cookie when one is configured.
+/// 204 (a browser with `jwt_logout_redirect`: 303 to that page), clearing the login cookie
+/// when one is configured.
 fn no_content(r: &mut Request, conf: &JwtLocConf) -> ngx_int_t {
     if let Some(cookie) = conf.login_cookie() {
         let value = cookie.clear_cookie_value();
@@ -133,6 +139,9 @@ fn no_content(r: &mut Request, conf: &JwtLocConf) -> ngx_int_t {
     }
     if let Err(status) = push_header_out(r.as_mut(), b"Cache-Control", b"no-store") {
         return status.into();
+    }
+    if let (Some(page), true) = (conf.logout_redirect(), browser::is_browser(r)) {
+        return browser::see_other(r, page);
     }
     let raw: &mut ngx_http_request_t = r.as_mut();
     raw.headers_out.status = NGX_HTTP_NO_CONTENT as _;

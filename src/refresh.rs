@@ -15,7 +15,10 @@ use ngx::ffi::{
 };
 use ngx::http::{HttpModuleLocationConf, Method, NgxHttpCoreModule, Request};
 
+use std::sync::Arc;
+
 use crate::access::{challenge_for, deny, log_rejection};
+use crate::browser;
 use crate::conf::parse::once;
 use crate::conf::{loc_conf, JwtLocConf, Setting, Settings};
 use crate::login::send_token;
@@ -23,7 +26,7 @@ use crate::metrics::{count, Counter};
 use crate::response_headers::push_header_out;
 use crate::revocation;
 use crate::token_source::find_token;
-use crate::verification::now;
+use crate::verification::{now, record_outcome};
 
 /// `jwt_refresh` (location).
 pub fn jwt_refresh(cf: &mut ngx_conf_t, s: &mut Settings) -> Result<(), String> {
@@ -55,51 +58,85 @@ fn refresh(r: &mut Request) -> ngx_int_t {
     let Some(conf) = loc_conf(r) else {
         return NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;
     };
+    if let Err(status) = browser::check_same_origin(r, conf, "jwt_refresh") {
+        count(r, Counter::RefreshRefused);
+        return status;
+    }
     match renew(r, conf) {
-        Ok(rc) => {
+        Renewal::Issued(rc) => {
             count(r, Counter::RefreshIssued);
             rc
         }
-        Err(error) => {
+        Renewal::Refused(challenge) => {
             count(r, Counter::RefreshRefused);
-            log_rejection(r.log(), &error);
-            deny(r, 401, challenge_for(conf, &error)).into()
+            deny(r, 401, challenge).into()
+        }
+        Renewal::Failed(rc) => {
+            count(r, Counter::RefreshRefused);
+            rc
         }
     }
 }
 
+enum Renewal {
+    /// A new token was sent (the handler's result code).
+    Issued(ngx_int_t),
+    /// The presented token cannot be renewed (logged): 401 with this challenge.
+    Refused(&'static str),
+    /// Answered otherwise (an error status, logged).
+    Failed(ngx_int_t),
+}
+
 /// Verifies the presented token (with the clock moved back by the grace, so that a token
 /// expired less than that ago still passes), then signs its claims again.
-fn renew(r: &mut Request, conf: &'static JwtLocConf) -> Result<ngx_int_t, VerifyError> {
+fn renew(r: &mut Request, conf: &'static JwtLocConf) -> Renewal {
+    const FAILED: Renewal = Renewal::Failed(NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t);
     let (Some(verifier), Some(signer), Some(issue_policy)) =
         (&conf.verifier, &conf.signer, &conf.issue_policy)
     else {
-        return Ok(NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t);
+        return FAILED;
     };
     let policy = RenewPolicy {
         max_age: conf.refresh_max_age(),
         grace: conf.refresh_grace(),
     };
     let now = now();
-    let token = find_token(r, conf.token_source()).ok_or(VerifyError::Missing)?;
-    let verified = verifier.verify(token, now.saturating_sub(policy.grace))?;
-    revocation::check(r, conf, &verified)?;
+    let log = r.log();
+    let Some(token) = find_token(r, conf.token_source()) else {
+        log_rejection(log, &VerifyError::Missing);
+        return Renewal::Refused(&conf.challenge.no_token);
+    };
+    let outcome = verifier
+        .verify(token, policy.verify_time(now))
+        .and_then(|verified| revocation::check(r, conf, &verified).map(|()| verified));
+    // Later reads of $jwt_* here (the access log) use this result instead of verifying again.
+    let verified = match record_outcome(r, outcome) {
+        Some(Ok(verified)) => Arc::clone(verified),
+        Some(Err(error)) => {
+            log_rejection(log, error);
+            return Renewal::Refused(challenge_for(conf, error));
+        }
+        None => return FAILED,
+    };
     let claims = match renewal_claims(&verified, &policy, now) {
         Ok(claims) => claims,
         Err(e) => {
             ngx::ngx_log_error!(NGX_LOG_INFO, r.log(), "jwt_refresh: {e}; no token issued");
-            return Ok(deny(r, 401, &conf.challenge.invalid_token).into());
+            return Renewal::Failed(deny(r, 401, &conf.challenge.invalid_token).into());
         }
     };
     let issued = match signer.issue(&claims, issue_policy, now) {
         Ok(issued) => issued,
         Err(e) => {
             ngx::ngx_log_error!(NGX_LOG_ERR, r.log(), "jwt_refresh: {e}; no token issued");
-            return Ok(NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t);
+            return FAILED;
         }
     };
-    Ok(send_token(r, conf, &issued).unwrap_or_else(|reason| {
-        ngx::ngx_log_error!(NGX_LOG_ERR, r.log(), "jwt_refresh: {reason}");
-        NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t
-    }))
+    match send_token(r, conf, &issued) {
+        Ok(rc) => Renewal::Issued(rc),
+        Err(reason) => {
+            ngx::ngx_log_error!(NGX_LOG_ERR, r.log(), "jwt_refresh: {reason}");
+            FAILED
+        }
+    }
 }

@@ -38,7 +38,7 @@ pub const MIN_SIZE: usize = 128 * 1024;
 static ZONE_NAME: &[u8] = b"ngx_http_jwt_module";
 
 /// Changes whenever [`Root`], [`KeySetSlot`] or [`DenyEntry`] change shape.
-const LAYOUT: u64 = 0x6a77_7400_0000_0002;
+const LAYOUT: u64 = 0x6a77_7400_0000_0003;
 
 /// Buckets of the revocation set's hash table (a power of two).
 const DENY_BUCKETS: usize = 4096;
@@ -49,6 +49,8 @@ struct Root {
     /// [`LAYOUT`] of the module that created the zone. A reload keeps the zone of the previous
     /// configuration: a module built with another layout must not read it.
     layout: u64,
+    /// Counts the configurations (cycles) that used the zone: 1 at creation, +1 per reload.
+    cycle: u64,
     /// Singly linked list of slots, appended under the slab mutex, never shortened.
     slots: *mut KeySetSlot,
     /// `jwt_status`' counters, indexed by [`crate::metrics::Counter`].
@@ -89,6 +91,9 @@ pub struct KeySetSlot {
     next: *mut KeySetSlot,
     name: *mut u8,
     name_len: usize,
+    /// The last cycle whose workers looked the slot up. A slot two reloads old belongs to no
+    /// configuration that can still start a fetch, so its set may be freed when room is short.
+    cycle: u64,
     /// Bumped each time a new key set is stored; 0 until the first one.
     pub generation: AtomicU64,
     /// Unix time after which the stored set is refreshed; 0 while there is none.
@@ -104,6 +109,8 @@ pub struct Guarded {
     jwks_len: usize,
     /// Who fetches and when the next fetch may happen (see [`jwt_core::key_refresh`]).
     pub refresh: RefreshState,
+    /// The worker process that claimed the fetch in flight: if it died, the claim is void.
+    pub fetcher_pid: i32,
 }
 
 impl Guarded {
@@ -154,6 +161,9 @@ unsafe extern "C" fn init_zone(zone: *mut ngx_shm_zone_t, old_data: *mut c_void)
             return NGX_ERROR as ngx_int_t;
         }
         zone.data = old_data;
+        // SAFETY: as above; the master runs this before the new workers start, while old
+        // workers may still read the zone: only atomics and a plain counter are written.
+        unsafe { start_cycle(old_data.cast::<Root>()) };
         return NGX_OK as ngx_int_t;
     }
     let pool = zone.shm.addr.cast::<ngx_slab_pool_t>();
@@ -165,6 +175,7 @@ unsafe extern "C" fn init_zone(zone: *mut ngx_shm_zone_t, old_data: *mut c_void)
     // SAFETY: as above; `data` is the slab pool's user pointer; root has room for a Root.
     unsafe {
         (*root.cast::<Root>()).layout = LAYOUT;
+        (*root.cast::<Root>()).cycle = 1;
         (*pool).data = root;
         // A full zone is reported by the module (a `warn` naming jwt_shared_memory), not by
         // the slab allocator's `crit` line.
@@ -172,6 +183,23 @@ unsafe extern "C" fn init_zone(zone: *mut ngx_shm_zone_t, old_data: *mut c_void)
     }
     zone.data = root;
     NGX_OK as ngx_int_t
+}
+
+/// A reload: the new configuration may point a source's URI at another provider, so every
+/// fetched set is refreshed by the first request that needs it (the old set serves meanwhile).
+///
+/// # Safety
+/// `root` is the zone's Root.
+unsafe fn start_cycle(root: *mut Root) {
+    // SAFETY: the caller's contract; slots are never freed.
+    unsafe {
+        (*root).cycle += 1;
+        let mut slot = (*root).slots;
+        while let Some(s) = slot.as_ref() {
+            s.expires_at.store(0, Ordering::Release);
+            slot = s.next;
+        }
+    }
 }
 
 /// The zone as a running worker sees it.
@@ -216,11 +244,12 @@ impl Zone {
             while let Some(existing) = slot.as_ref() {
                 let existing_name = std::slice::from_raw_parts(existing.name, existing.name_len);
                 if existing_name == name.as_bytes() {
+                    (*slot).cycle = (*self.root()).cycle;
                     return Some(existing);
                 }
                 slot = existing.next;
             }
-            let new = self.alloc_locked(std::mem::size_of::<KeySetSlot>())?;
+            let new = self.alloc_or_reclaim_locked(std::mem::size_of::<KeySetSlot>())?;
             let name_copy = match self.alloc_locked(name.len().max(1)) {
                 Some(copy) => copy,
                 None => {
@@ -234,12 +263,14 @@ impl Zone {
                 next: (*self.root()).slots,
                 name: name_copy,
                 name_len: name.len(),
+                cycle: (*self.root()).cycle,
                 generation: AtomicU64::new(0),
                 expires_at: AtomicU64::new(0),
                 guarded: Guarded {
                     jwks: ptr::null_mut(),
                     jwks_len: 0,
                     refresh: RefreshState::default(),
+                    fetcher_pid: 0,
                 },
             });
             (*self.root()).slots = new;
@@ -264,7 +295,7 @@ impl Zone {
         let slab = self.slab()?;
         let _locked = slab.lock();
         // SAFETY: the mutex is held.
-        let copy = unsafe { self.alloc_locked(jwks.len().max(1)) }?;
+        let copy = unsafe { self.alloc_or_reclaim_locked(jwks.len().max(1)) }?;
         // SAFETY: under the mutex; `copy` has room for jwks.len() bytes; the old buffer was
         // allocated by this function and nothing else refers to it once replaced.
         unsafe {
@@ -387,6 +418,41 @@ impl Zone {
         for bucket in 0..DENY_BUCKETS {
             // SAFETY: the caller's contract; a digest of all 0xff bytes is only compared.
             unsafe { self.find_locked(deny, bucket, &NONE, now) };
+        }
+    }
+
+    /// Allocates, freeing the sets of slots no running configuration uses when the zone is
+    /// full (a reload that renamed a source leaves its old slot behind).
+    ///
+    /// # Safety
+    /// The caller holds the slab mutex.
+    unsafe fn alloc_or_reclaim_locked(&self, size: usize) -> Option<*mut u8> {
+        // SAFETY: the caller's contract.
+        unsafe {
+            if let Some(p) = self.alloc_locked(size) {
+                return Some(p);
+            }
+            self.reclaim_locked();
+            self.alloc_locked(size)
+        }
+    }
+
+    /// # Safety
+    /// The caller holds the slab mutex.
+    unsafe fn reclaim_locked(&self) {
+        // SAFETY: the caller holds the mutex; slots and their buffers are live allocations.
+        unsafe {
+            let current = (*self.root()).cycle;
+            let mut slot = (*self.root()).slots;
+            while let Some(s) = slot.as_mut() {
+                if s.cycle.saturating_add(1) < current && !s.guarded.jwks.is_null() {
+                    ngx_slab_free_locked(self.pool(), s.guarded.jwks.cast());
+                    s.guarded.jwks = ptr::null_mut();
+                    s.guarded.jwks_len = 0;
+                    s.expires_at.store(0, Ordering::Release);
+                }
+                slot = s.next;
+            }
         }
     }
 

@@ -183,6 +183,25 @@ pub fn forget_key_failure(r: &mut Request) {
     }
 }
 
+/// Records a result computed outside [`outcome`] (`jwt_refresh` verifies with its grace) as the
+/// current location's, so that later `$jwt_*` reads (the access log) use it instead of verifying
+/// again; a failure recorded earlier is replaced, a success kept. Returns the location's result.
+pub fn record_outcome(r: &mut Request, outcome: Outcome) -> Option<&Outcome> {
+    let key = current_key(r)?;
+    let recorded = state(r)?.outcomes.get(key).map(Result::is_ok);
+    match recorded {
+        Some(true) => {}
+        Some(false) => {
+            let verifications = state(r)?;
+            verifications.outcomes.forget_failure(key);
+            verifications.outcomes.push(key, outcome);
+            crate::variables::invalidate_module_variables(r);
+        }
+        None => state(r)?.outcomes.push(key, outcome),
+    }
+    state(r)?.outcomes.get(key)
+}
+
 /// Records a `$jwt_*` variable read in the current location. Returns whether the read comes
 /// from another (verifier, source) than the previous read, in which case the caller must
 /// invalidate the module's cached variable values; `None` when the read must yield nothing

@@ -322,7 +322,14 @@ pub fn jwt_cache_size(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
 /// `proxy_pass`es to the provider's `jwks_uri`).
 pub fn jwt_key_request(cf: &mut ngx_conf_t, s: &mut Settings) -> Outcome {
     once(cf, &s.key_request)?;
-    let target = local_uri(cf, &arg(cf, 1))?;
+    let raw = arg(cf, 1);
+    if raw.contains('$') {
+        return Err(format!(
+            "\"jwt_key_request\" takes a fixed URI, got \"{raw}\": variables are not \
+             expanded; put them in the JWKS location's proxy_pass"
+        ));
+    }
+    let target = local_uri(cf, &raw)?;
     s.key_request = Some(Setting::here(cf, target));
     Ok(())
 }
@@ -404,8 +411,9 @@ pub fn jwt_shared_memory(cf: &mut ngx_conf_t, main: &mut JwtMainConf) -> Outcome
     })?;
     if size < MIN_SIZE {
         return Err(format!(
-            "\"jwt_shared_memory\" {} is too small: at least 32k",
-            text(&raw)
+            "\"jwt_shared_memory\" {} is too small: at least {}k",
+            text(&raw),
+            MIN_SIZE / 1024
         ));
     }
     main.shared_memory_size = Some(size);

@@ -33,6 +33,7 @@ use ngx::ffi::{
 };
 use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf, NgxHttpCoreModule};
 
+use crate::browser::{LoginPage, LoginRedirect};
 use crate::key_request::KeySource;
 use crate::shared_zone;
 use crate::Module;
@@ -172,6 +173,9 @@ inherited_settings! {
     refresh_max_age: Option<u64>,
     refresh_grace: u64,
     revocation_file: Arc<RevocationList>,
+    login_redirect: LoginRedirect,
+    login_page: LoginPage,
+    logout_redirect: String,
 }
 
 impl Settings {
@@ -232,6 +236,21 @@ impl JwtLocConf {
 
     pub fn failure_status(&self) -> u16 {
         setting::value_or(&self.settings.failure_status, 401)
+    }
+
+    pub fn login_redirect(&self) -> Option<&LoginRedirect> {
+        self.settings.login_redirect.as_ref().map(|s| &s.value)
+    }
+
+    pub fn login_page(&self) -> Option<&LoginPage> {
+        self.settings.login_page.as_ref().map(|s| &s.value)
+    }
+
+    pub fn logout_redirect(&self) -> Option<&str> {
+        self.settings
+            .logout_redirect
+            .as_ref()
+            .map(|s| s.value.as_str())
     }
 
     /// `jwt_refresh_max_age` (`None`: `off`).
@@ -301,6 +320,7 @@ impl JwtLocConf {
         self.check_session_handlers(main)?;
         self.prepare_signer()?;
         self.warn_login_behind_verification(cf);
+        self.check_login_redirect_has_cookie()?;
         self.prepare_jwks()
     }
 
@@ -349,6 +369,20 @@ impl JwtLocConf {
             main.logout_in_use = true;
         }
         Ok(())
+    }
+
+    /// A browser login sets the session as a cookie: without one the browser lands on the
+    /// return path without a session.
+    fn check_login_redirect_has_cookie(&self) -> ConfResult {
+        match (&self.settings.login, &self.settings.login_redirect) {
+            (Some(_), Some(redirect)) if self.settings.login_cookie.is_none() => Err((
+                redirect.site.clone(),
+                "\"jwt_login_redirect\" sends the browser on with its session in a cookie: add \
+                 \"jwt_login_cookie\" where the login is"
+                    .into(),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// A `jwt_login` location that also verifies would need a token to log in.
@@ -425,6 +459,10 @@ impl JwtLocConf {
             let site = sign_algorithm.map_or(&issuing_site, |a| &a.site).clone();
             let message = match e {
                 SignerError::AlgorithmNotSupported { .. } => format!("jwt_sign_algorithm: {e}"),
+                // jwt-core words it for jwt_login; a jwt_refresh location signs as well.
+                _ if self.settings.login.is_none() => {
+                    e.to_string().replace("jwt_login", "jwt_refresh")
+                }
                 _ => e.to_string(),
             };
             (site, message)

@@ -138,9 +138,15 @@ pub fn failed(policy: &RefreshPolicy, state: &mut RefreshState, now: u64) -> boo
     warn
 }
 
-/// The request that claimed a fetch went away before it ended.
-pub fn abandoned(state: &mut RefreshState) {
+/// The request that claimed a fetch went away before its answer (the client closed the
+/// connection, which ends the subrequest too). Not the provider's failure, so no refetch
+/// interval; but with a set to serve meanwhile, the next attempt waits a second, so that a
+/// client closing connections on purpose cannot turn every request into a fetch.
+pub fn abandoned(state: &mut RefreshState, now: u64, has_set: bool) {
     state.fetching_since = 0;
+    if has_set {
+        state.retry_after = state.retry_after.max(now.saturating_add(1));
+    }
 }
 
 /// `max-age` of a `Cache-Control` response header; `no-cache` and `no-store` count as 0 (which

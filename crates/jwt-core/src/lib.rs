@@ -7,6 +7,7 @@
 //! * [`json`]: claim values as text;
 //! * [`bearer`]: the token of an `Authorization: Bearer` header;
 //! * [`cookie`]: the `jwt_login_cookie` directive and its `Set-Cookie` value;
+//! * [`browser`]: the browser login flow: safe return paths, form fields, `Accept`, same origin;
 //! * [`require`]: the truth rule of `jwt_require`;
 //! * [`claim_rule`]: `jwt_require_claim`'s operators on claim paths;
 //! * [`key_refresh`]: when a remote key set (`jwt_key_request`) is fetched again;
@@ -22,6 +23,7 @@
 
 pub mod alg;
 pub mod bearer;
+pub mod browser;
 mod cache;
 pub mod claim_rule;
 pub mod cookie;

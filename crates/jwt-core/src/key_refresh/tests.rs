@@ -126,7 +126,7 @@ fn an_abandoned_claim_is_taken_over() {
         decide(&POLICY, &mut state, none(), 130, false),
         Decision::Fetch
     );
-    abandoned(&mut state);
+    abandoned(&mut state, 131, false);
     assert_eq!(
         decide(&POLICY, &mut state, none(), 131, false),
         Decision::Fetch
