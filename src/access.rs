@@ -36,14 +36,19 @@ fn check_access(r: &mut Request) -> Status {
     let Some(conf) = loc_conf(r) else {
         return Status::NGX_DECLINED;
     };
-    if !conf.verify_enabled() {
+    if !conf.verify_enabled() && !conf.checks_tokens_itself() {
         return Status::NGX_DECLINED;
     }
     if let Some(source) = conf.key_source.as_deref() {
+        // Also for jwt_refresh and jwt_logout: they verify in the content phase, where no
+        // fetch can be waited for.
         if let KeyStep::Return(status) = key_request::prepare(r, source) {
             return status;
         }
         forget_key_failure(r);
+    }
+    if !conf.verify_enabled() {
+        return Status::NGX_DECLINED;
     }
     let log = r.log();
     let unknown_kid = matches!(outcome(r), Some(Err(e)) if e.is_unknown_kid());

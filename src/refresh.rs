@@ -106,9 +106,14 @@ fn renew(r: &mut Request, conf: &'static JwtLocConf) -> Renewal {
         log_rejection(log, &VerifyError::Missing);
         return Renewal::Refused(&conf.challenge.no_token);
     };
-    let outcome = verifier
-        .verify(token, policy.verify_time(now))
-        .and_then(|verified| revocation::check(r, conf, &verified).map(|()| verified));
+    // The grace only excuses `exp`: check at the real time first, so that `nbf` is not moved.
+    let outcome = match verifier.verify(token, now) {
+        Err(VerifyError::Expired { .. }) if policy.grace > 0 => {
+            verifier.verify(token, policy.verify_time(now))
+        }
+        result => result,
+    }
+    .and_then(|verified| revocation::check(r, conf, &verified).map(|()| verified));
     // Later reads of $jwt_* here (the access log) use this result instead of verifying again.
     let verified = match record_outcome(r, outcome) {
         Some(Ok(verified)) => Arc::clone(verified),

@@ -22,9 +22,8 @@ pub fn check(r: &Request, conf: &JwtLocConf, token: &VerifiedToken) -> Result<()
     let Some(main) = Module::main_conf(r) else {
         return Ok(());
     };
-    if !main.logout_in_use() {
-        return Ok(());
-    }
+    // Checked whenever the set holds entries, also when a reload dropped jwt_logout: a
+    // logged-out token stays logged out until its exp.
     let Some(jti) = token.claim("jti").and_then(|v| v.as_str()) else {
         return Ok(());
     };

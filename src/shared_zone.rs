@@ -20,7 +20,7 @@
 
 use std::ffi::c_void;
 use std::ptr::{self, addr_of_mut};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use jwt_core::key_refresh::RefreshState;
 use ngx::core::SlabPool;
@@ -65,8 +65,9 @@ struct Root {
 #[repr(C)]
 pub struct DenySet {
     buckets: [*mut DenyEntry; DENY_BUCKETS],
-    /// Live entries (including expired ones not dropped yet).
-    count: usize,
+    /// Live entries (including expired ones not dropped yet). Written under the mutex, read
+    /// without it: an empty set costs a verification no lock.
+    count: AtomicUsize,
 }
 
 #[repr(C)]
@@ -345,10 +346,10 @@ impl Zone {
                 (*entry).expires_at = (*entry).expires_at.max(expires_at);
                 return RevokeResult::Revoked;
             }
-            if deny.count >= capacity {
+            if deny.count.load(Ordering::Relaxed) >= capacity {
                 self.purge_expired_locked(deny, now);
             }
-            if deny.count >= capacity {
+            if deny.count.load(Ordering::Relaxed) >= capacity {
                 return RevokeResult::Full;
             }
             let Some(memory) = self.alloc_locked(std::mem::size_of::<DenyEntry>()) else {
@@ -361,22 +362,23 @@ impl Zone {
                 expires_at,
             });
             deny.buckets[bucket] = entry;
-            deny.count += 1;
+            deny.count.fetch_add(1, Ordering::Release);
         }
         RevokeResult::Revoked
     }
 
     /// Whether `digest` is revoked (and not expired) now.
     pub fn is_revoked(&self, digest: &[u8; 16], now: u64) -> bool {
+        // SAFETY: the count is an atomic of the zone's Root.
+        if unsafe { (*self.root()).deny.count.load(Ordering::Acquire) } == 0 {
+            return false;
+        }
         let Some(slab) = self.slab() else {
             return false;
         };
         let _locked = slab.lock();
         // SAFETY: the set is only touched under the mutex held here.
         let deny = unsafe { &mut *addr_of_mut!((*self.root()).deny) };
-        if deny.count == 0 {
-            return false;
-        }
         // SAFETY: as above.
         unsafe { self.find_locked(deny, bucket_of(digest), digest, now) }.is_some()
     }
@@ -399,7 +401,7 @@ impl Zone {
                 if entry.expires_at <= now {
                     *link = entry.next;
                     ngx_slab_free_locked(self.pool(), ptr::from_mut(entry).cast());
-                    deny.count -= 1;
+                    deny.count.fetch_sub(1, Ordering::Release);
                     continue;
                 }
                 if entry.digest == *digest {

@@ -642,3 +642,349 @@ qr/\[emerg\] .*"jwt_claim_set" expects a variable such as \$jwt_claim_admin, got
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*"jwt_claim_set" directive is not allowed here.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 40: jwt_token naming a variable nobody declares: the error names the jwt_token line
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
+        jwt_token $cookie_session$nosuchvar;
+        empty_gif;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_token" reads the unknown variable "\$nosuchvar": check its name \(for a cookie, \$cookie_NAME; for a header, \$http_NAME\) in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 41: jwt_token at the http level, braced, naming a map declared after it: nginx starts
+The check runs once every variable is declared; ${cookie_a} is a prefix variable, $tok a map.
+--- http_config
+    jwt_token "${tok}";
+    map $http_x_token $tok {
+        default $http_x_token;
+    }
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
+        add_header X-Sub $jwt_claim_sub;
+        alias $TEST_NGINX_HTML_DIR/ok.txt;
+    }
+--- user_files
+>>> ok.txt
+ok
+--- request
+GET /t
+--- more_headers
+X-Token: eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss
+--- error_code: 200
+--- response_headers
+X-Sub: alice
+--- response_body
+ok
+--- no_error_log
+unknown variable
+
+
+
+=== TEST 42: jwt_login where jwt_verify on applies: a warning naming the jwt_login line; nginx starts
+A client without a token cannot log in there (401), which is what the warning is about.
+--- config
+    jwt_verify on;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
+    location = /login {
+        jwt_login /authenticate;
+    }
+    location = /authenticate {
+        internal;
+        return 200 '{"sub":"alice"}';
+    }
+--- request
+POST /login
+x
+--- error_code: 401
+--- error_log eval
+qr/\[warn\] .*"jwt_login" where "jwt_verify on" applies: a client needs a valid token to log in; add "jwt_verify off" to the login location in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 43: jwt_verify off in the login location: no warning, the login works
+--- config
+    jwt_verify on;
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
+    location = /login {
+        jwt_verify off;
+        jwt_login /authenticate;
+    }
+    location = /authenticate {
+        internal;
+        return 200 '{"sub":"alice"}';
+    }
+--- request
+POST /login
+x
+--- error_code: 200
+--- response_body_like: ^\{"token":"eyJ[A-Za-z0-9_.-]+","token_type":"Bearer","expires_in":3600\}$
+--- no_error_log
+"jwt_login" where "jwt_verify on" applies
+
+
+
+=== TEST 44: a secret key file readable by group or others: a warning naming the file and its mode; nginx starts
+The key is written by the runner (mode 0644 under the usual umask 022).
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_HTML_DIR/secret.key;
+        alias $TEST_NGINX_HTML_DIR/ok.txt;
+    }
+--- user_files
+>>> secret.key
+ngx-jwt-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF
+>>> ok.txt
+ok
+--- request
+GET /t
+--- more_headers
+Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss
+--- error_code: 200
+--- response_body
+ok
+--- error_log eval
+qr/\[warn\] .*jwt_key_file "\S+\/secret\.key" holds a secret or private key and is readable by group or others \(mode 0[0-7]*[1-7][0-7]?\): chmod 600 it \(owned by the user nginx starts as\) in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 45: a public key file readable by everyone: no warning
+--- config
+    location = /t {
+        jwt_verify on;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/rsa.pub.pem;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/ec256.pub.pem;
+        empty_gif;
+    }
+--- request
+GET /t
+--- error_code: 401
+--- no_error_log
+holds a secret or private key
+
+
+
+=== TEST 46: two of the module's content handlers in one location: jwt_login and jwt_status
+--- config
+    location = /t {
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
+        jwt_status;
+        jwt_login /authenticate;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_status" and "jwt_login" \(at \S+nginx\.conf:\d+\) both answer this location: give each its own location in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 47: jwt_refresh and jwt_logout in one location
+--- config
+    location = /t {
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
+        jwt_logout;
+        jwt_refresh;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_logout" and "jwt_refresh" \(at \S+nginx\.conf:\d+\) both answer this location: give each its own location in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 48: jwt_jwks and jwt_refresh in one location
+--- config
+    location = /t {
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/rsa.key kid=r1;
+        jwt_jwks;
+        jwt_refresh;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_refresh" and "jwt_jwks" \(at \S+nginx\.conf:\d+\) both answer this location/
+
+
+
+=== TEST 49: jwt_logout and jwt_status in one location
+--- config
+    location = /t {
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
+        jwt_logout;
+        jwt_status;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_status" and "jwt_logout" \(at \S+nginx\.conf:\d+\) both answer this location/
+
+
+
+=== TEST 50: jwt_refresh without keys
+--- config
+    location = /refresh {
+        jwt_refresh;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_refresh" needs the keys of the tokens it accepts: add a "jwt_key_file" in this location or above it in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 51: jwt_logout without keys
+--- config
+    location = /logout {
+        jwt_logout;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_logout" needs the keys of the tokens it accepts: add a "jwt_key_file" in this location or above it in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 52: jwt_refresh with public keys only: nothing can sign the renewed token; the error names jwt_refresh
+--- config
+    location = /refresh {
+        jwt_refresh;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/rsa.pub.pem;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*\bjwt_refresh"? needs a key that can sign: .*\(RSA-2048 public key\) are public keys only in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 53: jwt_refresh and jwt_logout take no arguments and belong in a location
+--- config
+    location = /refresh {
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
+        jwt_refresh /somewhere;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*invalid number of arguments in "jwt_refresh" directive in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 54: jwt_logout at the server level
+--- config
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
+    jwt_logout;
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_logout" directive is not allowed here in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 55: jwt_logout_capacity must be a positive number
+--- http_config
+    jwt_logout_capacity 0;
+--- config
+    location = /t {
+        empty_gif;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*invalid "jwt_logout_capacity" "0": a number of tokens such as 10000 in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 56: jwt_logout_capacity is an http-level directive
+--- config
+    location = /t {
+        jwt_logout_capacity 100;
+        empty_gif;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_logout_capacity" directive is not allowed here in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 57: jwt_logout_capacity twice
+--- http_config
+    jwt_logout_capacity 100;
+    jwt_logout_capacity 200;
+--- config
+    location = /t {
+        empty_gif;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_logout_capacity" directive is duplicate in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 58: jwt_refresh_max_age 0 (off is the way to say "no limit")
+--- config
+    location = /refresh {
+        jwt_refresh;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
+        jwt_refresh_max_age 0;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_refresh_max_age" must be at least 1s, or off in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 59: jwt_refresh_max_age and jwt_refresh_grace take times
+--- config
+    location = /refresh {
+        jwt_refresh;
+        jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
+        jwt_refresh_grace soon;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*invalid time "soon" in "jwt_refresh_grace" directive \(examples: 30s, 5m, 1h\) in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 60: jwt_shared_memory below the minimum: the message states the real minimum
+--- http_config
+    jwt_shared_memory 64k;
+--- config
+    location = /status {
+        jwt_status;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"jwt_shared_memory" 64k is too small: at least 128k in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 61: jwt_token with variables nginx and its modules declare: no false alarm
+Prefix variables ($http_, $cookie_, $arg_, $upstream_http_), core and module variables, a map,
+a set, regex captures; the request verifies through the $arg_ one.
+--- http_config
+    map $http_x_token $mapped_token {
+        default $http_x_token;
+    }
+--- config
+    jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
+    location = /a { jwt_token $http_authorization; empty_gif; }
+    location = /b { jwt_token "$cookie_session$arg_token"; jwt_verify on; alias $TEST_NGINX_HTML_DIR/ok.txt; }
+    location = /c { jwt_token $upstream_http_x_token; empty_gif; }
+    location = /d { jwt_token $mapped_token; empty_gif; }
+    location = /e { set $from_set $http_x; jwt_token $from_set; empty_gif; }
+    location ~ ^/f/(.+)$ { jwt_token $1; empty_gif; }
+    location = /g { jwt_token $remote_user$realip_remote_addr$request_id; empty_gif; }
+    location = /h { jwt_token $HTTP_X_TOKEN; empty_gif; }
+--- user_files
+>>> ok.txt
+ok
+--- request
+GET /b?token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss
+--- error_code: 200
+--- response_body
+ok
+--- no_error_log
+unknown variable
+[emerg]

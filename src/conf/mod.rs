@@ -60,8 +60,6 @@ pub struct JwtMainConf {
     pub logout_capacity: Option<usize>,
     /// Every `jwt_token` and the variables it reads, for [`check_token_variables`].
     pub token_variables: Vec<(ConfSite, Vec<String>)>,
-    /// Some location has `jwt_logout`: verifications look the token up in the revocation set.
-    logout_in_use: bool,
     /// The module's shared memory zone, added when a configuration first needs it.
     pub zone: Option<NonNull<ngx_shm_zone_t>>,
     /// The `jwt_key_request` sources, shared by the locations that name the same one (`Rc`: a
@@ -76,11 +74,6 @@ impl JwtMainConf {
     /// `jwt_logout_capacity`.
     pub fn logout_capacity(&self) -> usize {
         self.logout_capacity.unwrap_or(defaults::LOGOUT_CAPACITY)
-    }
-
-    /// Whether some location has `jwt_logout`.
-    pub fn logout_in_use(&self) -> bool {
-        self.logout_in_use
     }
 }
 
@@ -181,8 +174,11 @@ inherited_settings! {
 impl Settings {
     /// The settings that make up a verifier, identified by where they were written: two levels
     /// with the same inputs can share one verifier (and its cache of verified tokens).
-    fn verifier_inputs(&self) -> [Option<&ConfSite>; 10] {
+    fn verifier_inputs(&self) -> [Option<&ConfSite>; 11] {
         [
+            // Revocations are checked with each result, which is kept per verifier: a level
+            // with its own file must not reuse a result checked against another.
+            self.revocation_file.as_ref().map(|s| &s.site),
             self.key_request.as_ref().map(|s| &s.site),
             self.key_cache.as_ref().map(|s| &s.site),
             self.typ.as_ref().map(|s| &s.site),
@@ -317,7 +313,7 @@ impl JwtLocConf {
         self.check_token_source(main)?;
         self.check_one_content_handler()?;
         self.prepare_verifier(cf, parent, main)?;
-        self.check_session_handlers(main)?;
+        self.check_session_handlers()?;
         self.prepare_signer()?;
         self.warn_login_behind_verification(cf);
         self.check_login_redirect_has_cookie()?;
@@ -350,7 +346,7 @@ impl JwtLocConf {
     }
 
     /// `jwt_refresh` and `jwt_logout` check the presented token with the location's keys.
-    fn check_session_handlers(&self, main: &mut JwtMainConf) -> ConfResult {
+    fn check_session_handlers(&self) -> ConfResult {
         let s = &self.settings;
         for (name, setting) in [("jwt_refresh", &s.refresh), ("jwt_logout", &s.logout)] {
             if let Some(setting) = setting {
@@ -364,9 +360,6 @@ impl JwtLocConf {
                     ));
                 }
             }
-        }
-        if s.logout.is_some() {
-            main.logout_in_use = true;
         }
         Ok(())
     }
@@ -385,9 +378,13 @@ impl JwtLocConf {
         }
     }
 
-    /// A `jwt_login` location that also verifies would need a token to log in.
+    /// A `jwt_login` location that also verifies would need a token to log in; a `jwt_refresh`
+    /// one would refuse the expired tokens its grace is for.
     fn warn_login_behind_verification(&self, cf: &mut ngx_conf_t) {
-        if let (Some(login), true) = (&self.settings.login, self.verify_enabled()) {
+        if !self.verify_enabled() {
+            return;
+        }
+        if let Some(login) = &self.settings.login {
             parse::warn_at(
                 cf,
                 &login.site,
@@ -395,6 +392,20 @@ impl JwtLocConf {
                  log in; add \"jwt_verify off\" to the login location",
             );
         }
+        if let (Some(refresh), true) = (&self.settings.refresh, self.refresh_grace() > 0) {
+            parse::warn_at(
+                cf,
+                &refresh.site,
+                "\"jwt_refresh\" with \"jwt_refresh_grace\" where \"jwt_verify on\" applies: \
+                 the access check refuses the expired tokens the grace is for; add \
+                 \"jwt_verify off\" to the refresh location (it verifies the token itself)",
+            );
+        }
+    }
+
+    /// Content handlers that verify the presented token themselves.
+    pub fn checks_tokens_itself(&self) -> bool {
+        self.settings.refresh.is_some() || self.settings.logout.is_some()
     }
 
     fn prepare_verifier(

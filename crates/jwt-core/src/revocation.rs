@@ -18,9 +18,10 @@
 //! ```
 //!
 //! * `jti VALUE`: the token whose `jti` claim is exactly `VALUE` is revoked;
-//! * `sub VALUE TIME`: every token whose `sub` claim is exactly `VALUE` and whose `iat` is
-//!   before `TIME` is revoked, and so is a token of that subject without a numeric `iat`
-//!   (its age is unknown: fail closed). A token issued at `TIME` or later is not: the user
+//! * `sub VALUE TIME`: every token whose `sub` claim is exactly `VALUE` and whose session
+//!   began before `TIME` is revoked: its `auth_time` (the login time that `jwt_refresh`
+//!   carries through refreshes), else its `iat`; so is a token of that subject with neither
+//!   (its age is unknown: fail closed). A session begun at `TIME` or later is not: the user
 //!   may log in again;
 //! * `TIME` is unix seconds (`1796040000`) or an RFC 3339 UTC timestamp
 //!   (`2026-11-30T12:00:00Z`; `T` and `Z` may be lower case; no fractions, no offsets);
@@ -47,6 +48,7 @@ use std::collections::{HashMap, HashSet};
 use aws_lc_rs::digest;
 use serde_json::Value;
 
+use crate::renewal;
 use crate::token::NumericDate;
 use crate::verify::{quoted, VerifiedToken};
 
@@ -124,15 +126,18 @@ impl RevocationList {
             return None;
         };
         let &before = self.subjects.get(sub.as_str())?;
-        let iat = match token.claim("iat") {
-            Some(Value::Number(n)) => n.as_f64(),
+        // When the session began: `auth_time` (jwt_refresh carries the login time through
+        // refreshes, so a session that began before the cut-off cannot outlive it by
+        // refreshing), else `iat`.
+        let number = |name: &'static str| match token.claim(name) {
+            Some(Value::Number(n)) => n.as_f64().map(|v| (name, v)),
             _ => None,
         };
-        let issued = match iat {
-            // Issued at `before` or later: a login after the revocation.
-            Some(iat) if iat >= before as f64 => return None,
-            Some(iat) => format!("iat {}", NumericDate(iat)),
-            None => "the token has no numeric iat".to_owned(),
+        let issued = match number(renewal::AUTH_TIME).or_else(|| number("iat")) {
+            // Logged in at `before` or later: a login after the revocation.
+            Some((_, at)) if at >= before as f64 => return None,
+            Some((name, at)) => format!("{name} {}", NumericDate(at)),
+            None => "the token has no numeric auth_time or iat".to_owned(),
         };
         Some(format!(
             "sub {} is revoked for tokens issued before {before} ({issued})",

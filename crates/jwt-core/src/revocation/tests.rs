@@ -305,7 +305,7 @@ fn a_subject_token_without_a_numeric_iat_is_revoked() {
             l.revokes(&token(claims.clone())),
             Some(
                 "sub \"alice\" is revoked for tokens issued before 100 \
-                 (the token has no numeric iat)"
+                 (the token has no numeric auth_time or iat)"
                     .into()
             ),
             "{claims}"
@@ -511,4 +511,26 @@ proptest! {
         let verdict = l.revokes(&VerifiedToken::for_tests(claims));
         prop_assert_eq!(verdict.is_some(), by_jti || by_sub);
     }
+}
+
+#[test]
+fn a_session_that_began_before_the_cut_off_is_revoked_even_when_refreshed_after_it() {
+    let list = RevocationList::parse(b"sub alice 1650000000\n").unwrap();
+    let refreshed = crate::verify::VerifiedToken::for_tests(
+        serde_json::json!({"sub": "alice", "auth_time": 1_600_000_000u64, "iat": 1_700_000_000u64})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    assert!(list
+        .revokes(&refreshed)
+        .unwrap()
+        .contains("auth_time 1600000000"));
+    let new_login = crate::verify::VerifiedToken::for_tests(
+        serde_json::json!({"sub": "alice", "auth_time": 1_660_000_000u64, "iat": 1_700_000_000u64})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    assert_eq!(list.revokes(&new_login), None);
 }
