@@ -71,6 +71,11 @@ fn logout(r: &mut Request) -> ngx_int_t {
             log_rejection(log, error);
             let challenge = challenge_for(conf, error);
             count(r, Counter::LogoutRefused);
+            if conf.logout_redirect().is_some() && browser::is_browser(r) {
+                // A page left open past the token's lifetime, a second tab: the browser is
+                // logged out anyway; clear what it holds and land on the page.
+                return no_content(r, conf);
+            }
             return deny(r, 401, challenge).into();
         }
         None => return NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t,
