@@ -132,6 +132,15 @@ pub fn header_in<'r>(r: &'r Request, name: &str) -> Option<&'r str> {
         .and_then(|(_, value)| std::str::from_utf8(value.as_bytes()).ok())
 }
 
+/// Like [`header_in`], with bytes that are not UTF-8 replaced rather than the header dropped.
+fn header_in_lossy(r: &Request, name: &str) -> Option<String> {
+    let raw: &ngx_http_request_t = r.as_ref();
+    // SAFETY: as in header_in.
+    unsafe { list_iterator(&raw.headers_in.headers) }
+        .find(|(key, _)| key.as_bytes().eq_ignore_ascii_case(name.as_bytes()))
+        .map(|(_, value)| String::from_utf8_lossy(value.as_bytes()).into_owned())
+}
+
 /// A browser navigation or form post rather than an API call: the `Accept` header prefers
 /// HTML, or the body is an HTML form's.
 pub fn is_browser(r: &Request) -> bool {
@@ -151,9 +160,12 @@ pub fn check_same_origin(r: &mut Request, conf: &JwtLocConf, what: &str) -> Resu
         // A header token is never attached by the browser on its own: nothing to forge.
         return Ok(());
     }
+    // Lossy: a value that is not UTF-8 must be refused as unknown, not ignored as absent.
+    let sec_fetch_site = header_in_lossy(r, "Sec-Fetch-Site");
+    let origin = header_in_lossy(r, "Origin");
     let verdict = same_origin(
-        header_in(r, "Sec-Fetch-Site"),
-        header_in(r, "Origin"),
+        sec_fetch_site.as_deref(),
+        origin.as_deref(),
         header_in(r, "Host"),
     );
     match verdict {
@@ -203,8 +215,13 @@ fn request_body(r: &Request) -> Option<Vec<u8>> {
     while let Some(chain) = unsafe { link.as_ref() } {
         // SAFETY: every link has a buffer.
         let buf = unsafe { chain.buf.as_ref() }?;
-        if buf.in_file() != 0 || buf.pos.is_null() || buf.last < buf.pos {
+        if buf.in_file() != 0 {
             return None;
+        }
+        if buf.pos.is_null() || buf.last <= buf.pos {
+            // An empty buffer (the chunked-body filter ends the chain with one).
+            link = chain.next;
+            continue;
         }
         // SAFETY: pos..last is the buffer's readable memory.
         let part =

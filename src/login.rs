@@ -98,8 +98,10 @@ unsafe extern "C" fn login_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
     // A browser login that sets a cookie: refuse one posted from another site (login CSRF,
     // which would log the victim in to the attacker's account).
     if let Some(conf) = loc_conf(request) {
+        // Every request, not only those that look like a browser's: a page can post with
+        // any Content-Type and Accept, and only Sec-Fetch-Site and Origin are beyond its reach.
         let sets_cookie = conf.login_redirect().is_some() || conf.login_cookie().is_some();
-        if sets_cookie && browser::is_browser(request) {
+        if sets_cookie {
             if let Err(status) = browser::check_same_origin(request, conf, "jwt_login") {
                 let rc = request.discard_request_body();
                 if rc != Status::NGX_OK {

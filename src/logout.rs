@@ -142,11 +142,12 @@ fn no_content(r: &mut Request, conf: &JwtLocConf) -> ngx_int_t {
             return status.into();
         }
     }
+    if let (Some(page), true) = (conf.logout_redirect(), browser::is_browser(r)) {
+        // see_other adds Cache-Control: no-store itself.
+        return browser::see_other(r, page);
+    }
     if let Err(status) = push_header_out(r.as_mut(), b"Cache-Control", b"no-store") {
         return status.into();
-    }
-    if let (Some(page), true) = (conf.logout_redirect(), browser::is_browser(r)) {
-        return browser::see_other(r, page);
     }
     let raw: &mut ngx_http_request_t = r.as_mut();
     raw.headers_out.status = NGX_HTTP_NO_CONTENT as _;
