@@ -6,6 +6,12 @@
 # worker); logout seen by two workers at once, expiry of entries and jwt_logout_capacity in
 # real time are in crates/test-nginx/tests/sessions.rs.
 #
+# Blocks of several requests that check what the module logged do it as t/key-request.t does:
+# the http level also logs to a second file at info level (`error_log $TEST_NGINX_HTML_DIR/jwt.log
+# info`, next to the usual error.log), which a last request reads through `location = /jwt-log`.
+# (--- error_log is checked per request by upstream Test::Nginx, on that request's own log lines,
+# and once on the whole log by this project's runner; single-request blocks use it.)
+#
 # Tokens: HS256 with t/fixtures/keys/hmac.key, printed by t/fixtures/make-session-tokens (the
 # block descriptions name them). good: jti tok-good-1, good2: jti tok-good-2; both expire in 2100.
 use Test::Nginx::Socket 'no_plan';
@@ -46,6 +52,10 @@ jwt_logout:
 
 === TEST 2: the logged-out token is refused from the next request on: 401 invalid_token, $jwt_error revoked
 token: good
+The logged line is read back through /jwt-log (see the top of the file).
+--- http_config
+    error_log logs/error.log debug;
+    error_log $TEST_NGINX_HTML_DIR/jwt.log info;
 --- config
     location = /logout {
         jwt_logout;
@@ -57,21 +67,23 @@ token: good
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/;
     }
+    location = /jwt-log {
+        alias $TEST_NGINX_HTML_DIR/jwt.log;
+    }
 --- user_files
 >>> ok.txt
 ok
 --- request eval
-["POST /logout", "GET /api/ok.txt"]
+["POST /logout", "GET /api/ok.txt", "GET /jwt-log"]
 --- more_headers
 Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss
 --- error_code eval
-[204, 401]
+[204, 401, 200]
 --- response_headers eval
-["!X-Jwt-Error", "X-Jwt-Error: revoked\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\""]
+["!X-Jwt-Error", "X-Jwt-Error: revoked\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"", ""]
 --- response_body_like eval
-[qr/^$/, qr/401 Authorization Required/]
---- error_log eval
-qr/\[info\] .*jwt: token rejected \(revoked\): token revoked: jti "tok-good-1" was logged out, client: 127\.0\.0\.1, server: localhost, request: "GET \/api\/ok\.txt HTTP\/1\.1"/
+[qr/^$/, qr/401 Authorization Required/,
+qr/\[info\] [^\n]*jwt: token rejected \(revoked\): token revoked: jti "tok-good-1" was logged out, client: 127\.0\.0\.1, server: localhost, request: "GET \/api\/ok\.txt HTTP\/1\.1"/]
 
 
 
@@ -105,11 +117,14 @@ Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsI
 
 
 === TEST 4: on one keep-alive connection, with a request body: the very next request is refused
-token: good; the logout's body is read and dropped
+token: good; the logout's body is read and dropped. `add_header Content-Length 0` only serves
+upstream Test::Nginx, whose response parser reads a 204 without Content-Length up to the end of
+the connection (swallowing the next pipelined response); the module's 204 is unchanged.
 --- config
     location = /logout {
         jwt_logout;
         jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
+        add_header Content-Length 0;
     }
     location /api/ {
         jwt_verify on;
@@ -213,26 +228,38 @@ ok
 
 === TEST 8: logging out twice: the second time the token is already revoked (401)
 token: good
+The logged line is read back through /jwt-log (see the top of the file).
+--- http_config
+    error_log logs/error.log debug;
+    error_log $TEST_NGINX_HTML_DIR/jwt.log info;
 --- config
     location = /logout {
         jwt_logout;
         jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     }
+    location = /jwt-log {
+        alias $TEST_NGINX_HTML_DIR/jwt.log;
+    }
 --- request eval
-["POST /logout", "POST /logout"]
+["POST /logout", "POST /logout", "GET /jwt-log"]
 --- more_headers
 Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss
 --- error_code eval
-[204, 401]
+[204, 401, 200]
 --- response_headers eval
-["Cache-Control: no-store", "WWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\""]
---- error_log eval
-qr/\[info\] .*jwt: token rejected \(revoked\): token revoked: jti "tok-good-1" was logged out, client: 127\.0\.0\.1, server: localhost, request: "POST \/logout HTTP\/1\.1"/
+["Cache-Control: no-store", "WWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"", ""]
+--- response_body_like eval
+[qr/^$/, qr/401 Authorization Required/,
+qr/\[info\] [^\n]*jwt: token rejected \(revoked\): token revoked: jti "tok-good-1" was logged out, client: 127\.0\.0\.1, server: localhost, request: "POST \/logout HTTP\/1\.1"/]
 
 
 
 === TEST 9: a logged-out token cannot be refreshed
 token: good
+The logged line is read back through /jwt-log (see the top of the file).
+--- http_config
+    error_log logs/error.log debug;
+    error_log $TEST_NGINX_HTML_DIR/jwt.log info;
 --- config
     location = /logout {
         jwt_logout;
@@ -243,16 +270,18 @@ token: good
         jwt_refresh_max_age off;
         jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     }
+    location = /jwt-log {
+        alias $TEST_NGINX_HTML_DIR/jwt.log;
+    }
 --- request eval
-["POST /refresh", "POST /logout", "POST /refresh"]
+["POST /refresh", "POST /logout", "POST /refresh", "GET /jwt-log"]
 --- more_headers
 Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss
 --- error_code eval
-[200, 204, 401]
+[200, 204, 401, 200]
 --- response_body_like eval
-[qr/^\{"token":"eyJ[A-Za-z0-9_.-]+","token_type":"Bearer","expires_in":3600\}$/, qr/^$/, qr/401 Authorization Required/]
---- error_log eval
-qr/\[info\] .*jwt: token rejected \(revoked\): token revoked: jti "tok-good-1" was logged out, .*request: "POST \/refresh HTTP\/1\.1"/
+[qr/^\{"token":"eyJ[A-Za-z0-9_.-]+","token_type":"Bearer","expires_in":3600\}$/, qr/^$/, qr/401 Authorization Required/,
+qr/\[info\] [^\n]*jwt: token rejected \(revoked\): token revoked: jti "tok-good-1" was logged out, [^\n]*request: "POST \/refresh HTTP\/1\.1"/]
 
 
 
@@ -357,6 +386,10 @@ qr/\[info\] .*jwt: token rejected \(expired\)/
 
 === TEST 15: a token without jti: 400, nothing revoked, the token keeps working
 token: no-jti {"sub":"alice","iat":1700000000,"exp":4102444800}
+The logged line is read back through /jwt-log (see the top of the file).
+--- http_config
+    error_log logs/error.log debug;
+    error_log $TEST_NGINX_HTML_DIR/jwt.log info;
 --- config
     location = /logout {
         jwt_logout;
@@ -368,21 +401,23 @@ token: no-jti {"sub":"alice","iat":1700000000,"exp":4102444800}
         jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/;
     }
+    location = /jwt-log {
+        alias $TEST_NGINX_HTML_DIR/jwt.log;
+    }
 --- user_files
 >>> ok.txt
 ok
 --- request eval
-["POST /logout", "GET /api/ok.txt"]
+["POST /logout", "GET /api/ok.txt", "GET /jwt-log"]
 --- more_headers
 Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwfQ.NISHEI7xBWlVA5hpV6InODQ0kFuRFZMTvsh-P1bow2Y
 --- error_code eval
-[400, 200]
+[400, 200, 200]
 --- response_headers eval
-["!Set-Cookie", ""]
+["!Set-Cookie", "", ""]
 --- response_body_like eval
-[qr/400 Bad Request/, qr/^ok$/]
---- error_log eval
-qr/\[info\] .*jwt_logout: the token has no string "jti" to revoke it by \(jwt_login always writes one\); nothing revoked/
+[qr/400 Bad Request/, qr/^ok$/,
+qr/\[info\] [^\n]*jwt_logout: the token has no string "jti" to revoke it by \(jwt_login always writes one\); nothing revoked/]
 
 
 
@@ -405,6 +440,10 @@ qr/\[info\] .*jwt_logout: the token has no string "jti"/
 
 === TEST 17: a token without exp (jwt_require_exp off): 400, its revocation could never end
 token: no-exp {"sub":"alice","iat":1700000000,"jti":"tok-no-exp"}
+The logged line is read back through /jwt-log (see the top of the file).
+--- http_config
+    error_log logs/error.log debug;
+    error_log $TEST_NGINX_HTML_DIR/jwt.log info;
 --- config
     location = /logout {
         jwt_logout;
@@ -417,17 +456,21 @@ token: no-exp {"sub":"alice","iat":1700000000,"jti":"tok-no-exp"}
         jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
         alias $TEST_NGINX_HTML_DIR/;
     }
+    location = /jwt-log {
+        alias $TEST_NGINX_HTML_DIR/jwt.log;
+    }
 --- user_files
 >>> ok.txt
 ok
 --- request eval
-["POST /logout", "GET /api/ok.txt"]
+["POST /logout", "GET /api/ok.txt", "GET /jwt-log"]
 --- more_headers
 Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImlhdCI6MTcwMDAwMDAwMCwianRpIjoidG9rLW5vLWV4cCJ9.EdnCzTja1g6aA5Q6lDxQql7fVN61N-nmuxOptq2ZDTM
 --- error_code eval
-[400, 200]
---- error_log eval
-qr/\[info\] .*jwt_logout: the token has no "exp", so its revocation could never end; revoke such tokens with jwt_revocation_file; nothing revoked/
+[400, 200, 200]
+--- response_body_like eval
+[qr/400 Bad Request/, qr/^ok$/,
+qr/\[info\] [^\n]*jwt_logout: the token has no "exp", so its revocation could never end; revoke such tokens with jwt_revocation_file; nothing revoked/]
 
 
 
@@ -461,8 +504,11 @@ Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsI
 
 === TEST 19: jwt_logout_capacity 1: the second logout finds the set full: 503, an error line, the token stays valid
 tokens: good logged out, then good2 refused with 503 and still accepted afterwards
+The logged line is read back through /jwt-log (see the top of the file).
 --- http_config
     jwt_logout_capacity 1;
+    error_log logs/error.log debug;
+    error_log $TEST_NGINX_HTML_DIR/jwt.log info;
 --- config
     location = /logout {
         jwt_logout;
@@ -474,21 +520,23 @@ tokens: good logged out, then good2 refused with 503 and still accepted afterwar
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/;
     }
+    location = /jwt-log {
+        alias $TEST_NGINX_HTML_DIR/jwt.log;
+    }
 --- user_files
 >>> ok.txt
 ok
 --- request eval
-["POST /logout", "POST /logout", "GET /api/ok.txt", "GET /api/ok.txt"]
+["POST /logout", "POST /logout", "GET /api/ok.txt", "GET /api/ok.txt", "GET /jwt-log"]
 --- more_headers eval
-["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJpYXQiOjE3MDAwMDAwMDAsImV4cCI6NDEwMjQ0NDgwMCwianRpIjoidG9rLWdvb2QtMiJ9.BWfV29ZpVsI-yPeXnQOmRWWTFcMipO42JI2AH3OwJlQ", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJpYXQiOjE3MDAwMDAwMDAsImV4cCI6NDEwMjQ0NDgwMCwianRpIjoidG9rLWdvb2QtMiJ9.BWfV29ZpVsI-yPeXnQOmRWWTFcMipO42JI2AH3OwJlQ", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss"]
+["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJpYXQiOjE3MDAwMDAwMDAsImV4cCI6NDEwMjQ0NDgwMCwianRpIjoidG9rLWdvb2QtMiJ9.BWfV29ZpVsI-yPeXnQOmRWWTFcMipO42JI2AH3OwJlQ", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJpYXQiOjE3MDAwMDAwMDAsImV4cCI6NDEwMjQ0NDgwMCwianRpIjoidG9rLWdvb2QtMiJ9.BWfV29ZpVsI-yPeXnQOmRWWTFcMipO42JI2AH3OwJlQ", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss", ""]
 --- error_code eval
-[204, 503, 200, 401]
+[204, 503, 200, 401, 200]
 --- response_headers eval
-["", "!Cache-Control", "X-Jwt-Error: ", "X-Jwt-Error: revoked"]
+["", "!Cache-Control", "X-Jwt-Error: ", "X-Jwt-Error: revoked", ""]
 --- response_body_like eval
-[qr/^$/, qr/503 Service Temporarily Unavailable/, qr/^ok$/, qr/401 Authorization Required/]
---- error_log eval
-qr/\[error\] .*jwt_logout: the revocation set is full \(1 live entries, or no memory left in the zone\): raise "jwt_logout_capacity" and "jwt_shared_memory"; token not revoked/
+[qr/^$/, qr/503 Service Temporarily Unavailable/, qr/^ok$/, qr/401 Authorization Required/,
+qr/\[error\] [^\n]*jwt_logout: the revocation set is full \(1 live entries, or no memory left in the zone\): raise "jwt_logout_capacity" and "jwt_shared_memory"; token not revoked/]
 
 
 
@@ -550,6 +598,10 @@ Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsI
 
 === TEST 22: a jti with a "#" is revoked exactly, and no other
 tokens: jti-hash (jti "a#b") is logged out; good (jti tok-good-1) is not
+The logged line is read back through /jwt-log (see the top of the file).
+--- http_config
+    error_log logs/error.log debug;
+    error_log $TEST_NGINX_HTML_DIR/jwt.log info;
 --- config
     location = /logout {
         jwt_logout;
@@ -561,17 +613,21 @@ tokens: jti-hash (jti "a#b") is logged out; good (jti tok-good-1) is not
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/;
     }
+    location = /jwt-log {
+        alias $TEST_NGINX_HTML_DIR/jwt.log;
+    }
 --- user_files
 >>> ok.txt
 ok
 --- request eval
-["POST /logout", "GET /api/ok.txt", "GET /api/ok.txt"]
+["POST /logout", "GET /api/ok.txt", "GET /api/ok.txt", "GET /jwt-log"]
 --- more_headers eval
-["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJlcmluIiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsImp0aSI6ImEjYiJ9.ydTstKHygZStr7pdh2NazkEkbRwdtOwMaoCVC9ftBjU", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJlcmluIiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsImp0aSI6ImEjYiJ9.ydTstKHygZStr7pdh2NazkEkbRwdtOwMaoCVC9ftBjU", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss"]
+["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJlcmluIiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsImp0aSI6ImEjYiJ9.ydTstKHygZStr7pdh2NazkEkbRwdtOwMaoCVC9ftBjU", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJlcmluIiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsImp0aSI6ImEjYiJ9.ydTstKHygZStr7pdh2NazkEkbRwdtOwMaoCVC9ftBjU", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss", ""]
 --- error_code eval
-[204, 401, 200]
---- error_log eval
-qr/jwt: token rejected \(revoked\): token revoked: jti "a#b" was logged out/
+[204, 401, 200, 200]
+--- response_body_like eval
+[qr/^$/, qr/401 Authorization Required/, qr/^ok$/,
+qr/jwt: token rejected \(revoked\): token revoked: jti "a#b" was logged out/]
 
 
 

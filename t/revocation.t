@@ -3,6 +3,12 @@
 # in crates/jwt-core/src/revocation.rs; a line that is not an entry, a comment or blank stops
 # nginx from loading the configuration, naming the file, the line and the directive's line.
 #
+# Blocks of several requests that check what the module logged do it as t/key-request.t does:
+# the http level also logs to a second file at info level (`error_log $TEST_NGINX_HTML_DIR/jwt.log
+# info`, next to the usual error.log), which a last request reads through `location = /jwt-log`.
+# (--- error_log is checked per request by upstream Test::Nginx, on that request's own log lines,
+# and once on the whole log by this project's runner; single-request blocks use it.)
+#
 # Tokens: HS256 with t/fixtures/keys/hmac.key, printed by t/fixtures/make-session-tokens (the
 # block descriptions name them). iat 1700000000 is 2023-11-14T22:13:20Z.
 use Test::Nginx::Socket 'no_plan';
@@ -18,6 +24,10 @@ __DATA__
 
 === TEST 1: a jti in the file: 401 invalid_token, $jwt_error revoked, an info line; another token passes
 tokens: good (jti tok-good-1) revoked, good2 (jti tok-good-2) not
+The logged line is read back through /jwt-log (see the top of the file).
+--- http_config
+    error_log logs/error.log debug;
+    error_log $TEST_NGINX_HTML_DIR/jwt.log info;
 --- config
     location /api/ {
         jwt_verify on;
@@ -26,23 +36,25 @@ tokens: good (jti tok-good-1) revoked, good2 (jti tok-good-2) not
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/;
     }
+    location = /jwt-log {
+        alias $TEST_NGINX_HTML_DIR/jwt.log;
+    }
 --- user_files
 >>> revoked.txt
 jti tok-good-1
 >>> ok.txt
 ok
 --- request eval
-["GET /api/ok.txt", "GET /api/ok.txt"]
+["GET /api/ok.txt", "GET /api/ok.txt", "GET /jwt-log"]
 --- more_headers eval
-["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJpYXQiOjE3MDAwMDAwMDAsImV4cCI6NDEwMjQ0NDgwMCwianRpIjoidG9rLWdvb2QtMiJ9.BWfV29ZpVsI-yPeXnQOmRWWTFcMipO42JI2AH3OwJlQ"]
+["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJpYXQiOjE3MDAwMDAwMDAsImV4cCI6NDEwMjQ0NDgwMCwianRpIjoidG9rLWdvb2QtMiJ9.BWfV29ZpVsI-yPeXnQOmRWWTFcMipO42JI2AH3OwJlQ", ""]
 --- error_code eval
-[401, 200]
+[401, 200, 200]
 --- response_headers eval
-["X-Jwt-Error: revoked\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"", "X-Jwt-Error: "]
+["X-Jwt-Error: revoked\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"", "X-Jwt-Error: ", ""]
 --- response_body_like eval
-[qr/401 Authorization Required/, qr/^ok$/]
---- error_log eval
-qr/\[info\] .*jwt: token rejected \(revoked\): token revoked: jti "tok-good-1" is in the revocation file, client: 127\.0\.0\.1, server: localhost, request: "GET \/api\/ok\.txt HTTP\/1\.1"/
+[qr/401 Authorization Required/, qr/^ok$/,
+qr/\[info\] [^\n]*jwt: token rejected \(revoked\): token revoked: jti "tok-good-1" is in the revocation file, client: 127\.0\.0\.1, server: localhost, request: "GET \/api\/ok\.txt HTTP\/1\.1"/]
 
 
 
@@ -179,6 +191,10 @@ qr/\[info\] .*jwt: token rejected \(revoked\): token revoked: sub "carol" is rev
 === TEST 7: RFC 3339 UTC times: 2023-11-14T22:13:21Z is 1700000001; lower-case t and z are accepted
 tokens: carol (iat 1700000000) revoked before 2023-11-14T22:13:21Z; good2 (sub bob, iat
 1700000000) revoked before 2023-11-14t22:13:20z = its iat, so not revoked
+The logged line is read back through /jwt-log (see the top of the file).
+--- http_config
+    error_log logs/error.log debug;
+    error_log $TEST_NGINX_HTML_DIR/jwt.log info;
 --- config
     location /api/ {
         jwt_verify on;
@@ -186,6 +202,9 @@ tokens: carol (iat 1700000000) revoked before 2023-11-14T22:13:21Z; good2 (sub b
         jwt_revocation_file $TEST_NGINX_HTML_DIR/revoked.txt;
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/;
+    }
+    location = /jwt-log {
+        alias $TEST_NGINX_HTML_DIR/jwt.log;
     }
 --- user_files
 >>> revoked.txt
@@ -194,20 +213,25 @@ sub bob 2023-11-14t22:13:20z
 >>> ok.txt
 ok
 --- request eval
-["GET /api/ok.txt", "GET /api/ok.txt"]
+["GET /api/ok.txt", "GET /api/ok.txt", "GET /jwt-log"]
 --- more_headers eval
-["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjYXJvbCIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stY2Fyb2wifQ.H7N60fPywfyye20Prtx1umovu9xuymKAdVhLSnTmK1c", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJpYXQiOjE3MDAwMDAwMDAsImV4cCI6NDEwMjQ0NDgwMCwianRpIjoidG9rLWdvb2QtMiJ9.BWfV29ZpVsI-yPeXnQOmRWWTFcMipO42JI2AH3OwJlQ"]
+["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjYXJvbCIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stY2Fyb2wifQ.H7N60fPywfyye20Prtx1umovu9xuymKAdVhLSnTmK1c", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJpYXQiOjE3MDAwMDAwMDAsImV4cCI6NDEwMjQ0NDgwMCwianRpIjoidG9rLWdvb2QtMiJ9.BWfV29ZpVsI-yPeXnQOmRWWTFcMipO42JI2AH3OwJlQ", ""]
 --- error_code eval
-[401, 200]
+[401, 200, 200]
 --- response_headers eval
-["X-Jwt-Error: revoked", "X-Jwt-Error: "]
---- error_log eval
-qr/token revoked: sub "carol" is revoked for tokens issued before 1700000001 \(iat 1700000000\)/
+["X-Jwt-Error: revoked", "X-Jwt-Error: ", ""]
+--- response_body_like eval
+[qr/401 Authorization Required/, qr/^ok$/,
+qr/token revoked: sub "carol" is revoked for tokens issued before 1700000001 \(iat 1700000000\)/]
 
 
 
 === TEST 8: comments, blank lines, tabs, CRLF line ends and a byte order mark; a value may contain #
 tokens: jti-hash (jti "a#b") and carol revoked; good (tok-good-1, only in comments) passes
+The logged lines are read back through /jwt-log (see the top of the file), once per line.
+--- http_config
+    error_log logs/error.log debug;
+    error_log $TEST_NGINX_HTML_DIR/jwt.log info;
 --- config
     location /api/ {
         jwt_verify on;
@@ -216,18 +240,22 @@ tokens: jti-hash (jti "a#b") and carol revoked; good (tok-good-1, only in commen
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/;
     }
+    location = /jwt-log {
+        alias $TEST_NGINX_HTML_DIR/jwt.log;
+    }
 --- user_files eval
 ">>> revoked.txt\n\xef\xbb\xbf# Leaked in ticket 4711: jti tok-good-1 was a false alarm\r\n\r\n   \t \r\njti\ta#b\t# the erin token\r\n  sub   carol\t1700000001   #jti tok-good-1\r\n#jti tok-good-1\n>>> ok.txt\nok\n"
 --- request eval
-["GET /api/ok.txt", "GET /api/ok.txt", "GET /api/ok.txt"]
+["GET /api/ok.txt", "GET /api/ok.txt", "GET /api/ok.txt", "GET /jwt-log", "GET /jwt-log"]
 --- more_headers eval
-["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJlcmluIiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsImp0aSI6ImEjYiJ9.ydTstKHygZStr7pdh2NazkEkbRwdtOwMaoCVC9ftBjU", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjYXJvbCIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stY2Fyb2wifQ.H7N60fPywfyye20Prtx1umovu9xuymKAdVhLSnTmK1c", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss"]
+["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJlcmluIiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsImp0aSI6ImEjYiJ9.ydTstKHygZStr7pdh2NazkEkbRwdtOwMaoCVC9ftBjU", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjYXJvbCIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stY2Fyb2wifQ.H7N60fPywfyye20Prtx1umovu9xuymKAdVhLSnTmK1c", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss", "", ""]
 --- error_code eval
-[401, 401, 200]
+[401, 401, 200, 200, 200]
 --- response_headers eval
-["X-Jwt-Error: revoked", "X-Jwt-Error: revoked", "X-Jwt-Error: "]
---- error_log eval
-[qr/token revoked: jti "a#b" is in the revocation file/, qr/token revoked: sub "carol" is revoked for tokens issued before 1700000001/]
+["X-Jwt-Error: revoked", "X-Jwt-Error: revoked", "X-Jwt-Error: ", "", ""]
+--- response_body_like eval
+[qr/401 Authorization Required/, qr/401 Authorization Required/, qr/^ok$/,
+qr/token revoked: jti "a#b" is in the revocation file/, qr/token revoked: sub "carol" is revoked for tokens issued before 1700000001/]
 
 
 

@@ -4,6 +4,12 @@
 # exactly those requests. Two workers, reloads and the real Prometheus parser
 # (prometheus_client) are in crates/test-nginx/tests/sessions.rs.
 #
+# Blocks of several requests that check what the module logged do it as t/key-request.t does:
+# the http level also logs to a second file at info level (`error_log $TEST_NGINX_HTML_DIR/jwt.log
+# info`, next to the usual error.log), which a last request reads through `location = /jwt-log`.
+# (--- error_log is checked per request by upstream Test::Nginx, on that request's own log lines,
+# and once on the whole log by this project's runner; single-request blocks use it.)
+#
 # Tokens: HS256 with t/fixtures/keys/hmac.key, printed by t/fixtures/make-session-tokens (the
 # block descriptions name them).
 use Test::Nginx::Socket 'no_plan';
@@ -170,7 +176,11 @@ ok
 === TEST 5: logins by result: issued, the authenticator's status class passed on, error
 The authenticator answers by the client's X-Answer header (the subrequest carries the client's
 headers): a JSON object (issued), 401, 302, 503, or a 200 that is not JSON (502, error). GET
-/login is refused before any exchange and counts nothing.
+/login is refused before any exchange and counts nothing. The unusable answer logs an error
+(read back through /jwt-log).
+--- http_config
+    error_log logs/error.log debug;
+    error_log $TEST_NGINX_HTML_DIR/jwt.log info;
 --- config
     location = /login {
         jwt_login /authenticate;
@@ -187,16 +197,18 @@ headers): a JSON object (issued), 401, 302, 503, or a 200 that is not JSON (502,
     location = /status {
         jwt_status;
     }
+    location = /jwt-log {
+        alias $TEST_NGINX_HTML_DIR/jwt.log;
+    }
 --- request eval
-["POST /login\nx", "POST /login\nx", "POST /login\nx", "POST /login\nx", "POST /login\nx", "POST /login\nx", "GET /login", "GET /status"]
+["POST /login\nx", "POST /login\nx", "POST /login\nx", "POST /login\nx", "POST /login\nx", "POST /login\nx", "GET /login", "GET /status", "GET /jwt-log"]
 --- more_headers eval
-["X-Answer: ok", "X-Answer: ok", "X-Answer: no", "X-Answer: mfa", "X-Answer: down", "X-Answer: junk", "X-Answer: ok", ""]
+["X-Answer: ok", "X-Answer: ok", "X-Answer: no", "X-Answer: mfa", "X-Answer: down", "X-Answer: junk", "X-Answer: ok", "", ""]
 --- error_code eval
-[200, 200, 401, 302, 503, 502, 405, 200]
+[200, 200, 401, 302, 503, 502, 405, 200, 200]
 --- response_body_like eval
-[qr/"token"/, qr/"token"/, qr/invalid_credentials/, qr/302 Found/, qr/down/, qr/502/, qr/405/, qr/\n# TYPE jwt_logins_total counter\njwt_logins_total\{result="issued"\} 2\njwt_logins_total\{result="1xx"\} 0\njwt_logins_total\{result="2xx"\} 0\njwt_logins_total\{result="3xx"\} 1\njwt_logins_total\{result="4xx"\} 1\njwt_logins_total\{result="5xx"\} 1\njwt_logins_total\{result="error"\} 1\n/]
---- error_log eval
-qr/\[error\] .*jwt_login: .*no token issued/
+[qr/"token"/, qr/"token"/, qr/invalid_credentials/, qr/302 Found/, qr/down/, qr/502/, qr/405/, qr/\n# TYPE jwt_logins_total counter\njwt_logins_total\{result="issued"\} 2\njwt_logins_total\{result="1xx"\} 0\njwt_logins_total\{result="2xx"\} 0\njwt_logins_total\{result="3xx"\} 1\njwt_logins_total\{result="4xx"\} 1\njwt_logins_total\{result="5xx"\} 1\njwt_logins_total\{result="error"\} 1\n/,
+qr/\[error\] [^\n]*jwt_login: [^\n]*no token issued/]
 
 
 
@@ -224,7 +236,10 @@ tokens: good (issued), forged (refused), none (refused)
 
 === TEST 7: a refresh refused because the session is older than jwt_refresh_max_age counts as refused
 token: good (iat 1700000000), default jwt_refresh_max_age 1d: 401; then the same token with
-max_age off: issued
+max_age off: issued. The refusal's reason is logged (read back through /jwt-log).
+--- http_config
+    error_log logs/error.log debug;
+    error_log $TEST_NGINX_HTML_DIR/jwt.log info;
 --- config
     jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     location = /refresh {
@@ -237,24 +252,29 @@ max_age off: issued
     location = /status {
         jwt_status;
     }
+    location = /jwt-log {
+        alias $TEST_NGINX_HTML_DIR/jwt.log;
+    }
 --- request eval
-["POST /refresh", "POST /refresh-any-age", "GET /status"]
+["POST /refresh", "POST /refresh-any-age", "GET /status", "GET /jwt-log"]
 --- more_headers
 Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss
 --- error_code eval
-[401, 200, 200]
+[401, 200, 200, 200]
 --- response_body_like eval
-[qr/401/, qr/"token"/, qr/\n# TYPE jwt_refreshes_total counter\njwt_refreshes_total\{result="issued"\} 1\njwt_refreshes_total\{result="refused"\} 1\n/]
---- error_log eval
-qr/jwt_refresh: the session began at 1700000000, more than max_age 86400s ago/
+[qr/401/, qr/"token"/, qr/\n# TYPE jwt_refreshes_total counter\njwt_refreshes_total\{result="issued"\} 1\njwt_refreshes_total\{result="refused"\} 1\n/,
+qr/jwt_refresh: the session began at 1700000000, more than max_age 86400s ago/]
 
 
 
 === TEST 8: logouts by result, and the revocations they cause
 tokens: good logged out (revoked), then refused at /api/ (revoked by logout) and at /logout again
-(refused); forged and no-jti refused; good2 finds the set full (jwt_logout_capacity 1)
+(refused); forged and no-jti refused; good2 finds the set full (jwt_logout_capacity 1), which
+logs an error (read back through /jwt-log)
 --- http_config
     jwt_logout_capacity 1;
+    error_log logs/error.log debug;
+    error_log $TEST_NGINX_HTML_DIR/jwt.log info;
 --- config
     jwt_key_file $TEST_NGINX_FIXTURES/keys/hmac.key;
     location = /logout {
@@ -267,19 +287,21 @@ tokens: good logged out (revoked), then refused at /api/ (revoked by logout) and
     location = /status {
         jwt_status;
     }
+    location = /jwt-log {
+        alias $TEST_NGINX_HTML_DIR/jwt.log;
+    }
 --- user_files
 >>> ok.txt
 ok
 --- request eval
-["POST /logout", "GET /api/ok.txt", "POST /logout", "POST /logout", "POST /logout", "POST /logout", "GET /status"]
+["POST /logout", "GET /api/ok.txt", "POST /logout", "POST /logout", "POST /logout", "POST /logout", "GET /status", "GET /jwt-log"]
 --- more_headers eval
-["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.xFo3YxbALspEJKRFHQNYHQ-6No2A7QzGSOmvkFb-E7A", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwfQ.NISHEI7xBWlVA5hpV6InODQ0kFuRFZMTvsh-P1bow2Y", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJpYXQiOjE3MDAwMDAwMDAsImV4cCI6NDEwMjQ0NDgwMCwianRpIjoidG9rLWdvb2QtMiJ9.BWfV29ZpVsI-yPeXnQOmRWWTFcMipO42JI2AH3OwJlQ", ""]
+["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.xFo3YxbALspEJKRFHQNYHQ-6No2A7QzGSOmvkFb-E7A", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwfQ.NISHEI7xBWlVA5hpV6InODQ0kFuRFZMTvsh-P1bow2Y", "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJpYXQiOjE3MDAwMDAwMDAsImV4cCI6NDEwMjQ0NDgwMCwianRpIjoidG9rLWdvb2QtMiJ9.BWfV29ZpVsI-yPeXnQOmRWWTFcMipO42JI2AH3OwJlQ", "", ""]
 --- error_code eval
-[204, 401, 401, 401, 400, 503, 200]
+[204, 401, 401, 401, 400, 503, 200, 200]
 --- response_body_like eval
-[qr/^$/, qr/401/, qr/401/, qr/401/, qr/400/, qr/503/, qr/\njwt_verifications_total\{result="ok"\} 0\n(?:.*\n)?jwt_verifications_total\{result="revoked"\} 1\n.*\n# TYPE jwt_logouts_total counter\njwt_logouts_total\{result="revoked"\} 1\njwt_logouts_total\{result="refused"\} 3\njwt_logouts_total\{result="full"\} 1\n# HELP jwt_revoked_total [^\n]*\n# TYPE jwt_revoked_total counter\njwt_revoked_total\{source="file"\} 0\njwt_revoked_total\{source="logout"\} 2\n/s]
---- error_log eval
-qr/\[error\] .*jwt_logout: the revocation set is full/
+[qr/^$/, qr/401/, qr/401/, qr/401/, qr/400/, qr/503/, qr/\njwt_verifications_total\{result="ok"\} 0\n(?:.*\n)?jwt_verifications_total\{result="revoked"\} 1\n.*\n# TYPE jwt_logouts_total counter\njwt_logouts_total\{result="revoked"\} 1\njwt_logouts_total\{result="refused"\} 3\njwt_logouts_total\{result="full"\} 1\n# HELP jwt_revoked_total [^\n]*\n# TYPE jwt_revoked_total counter\njwt_revoked_total\{source="file"\} 0\njwt_revoked_total\{source="logout"\} 2\n/s,
+qr/\[error\] [^\n]*jwt_logout: the revocation set is full/]
 
 
 
