@@ -20,6 +20,14 @@
 # t/fixtures/make-session-tokens (they carry a jti, for jwt_logout): good (jti tok-good-1), good2
 # (tok-good-2), good3 (tok-good-3), carol (tok-carol), nbf (tok-nbf), no-iat (tok-no-iat); all
 # expire in 2100.
+#
+# Blocks of several requests check what the module logged with a last request, GET /error-log,
+# that reads logs/error.log back (`location = /error-log { alias logs/error.log; }`, with
+# `jwt_verify off;` where jwt_verify on applies from above): the last element of its
+# response_body_like is one lookahead per line the requests must have logged (and, where a count
+# matters, exactly N lines holding a pattern). --- error_log and --- grep_error_log are checked
+# per request by upstream Test::Nginx and once on the whole log by this project's runner, so only
+# single-request blocks use them.
 use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
@@ -572,7 +580,7 @@ bodies up to 64k in memory, so that the map of $request_body sees the last one's
 "POST /login\nuser=alice&password=secret&return_to=%EF%BC%8F%EF%BC%8Fevil.com",   # U+FF0F U+FF0F evil.com
 "POST /login\nuser=alice&password=secret&return_to=/%EF%BC%8Fevil.com",           # /U+FF0F evil.com
 "POST /login\nuser=alice&password=secret&return_to=/%EF%BC%BCevil.com",           # /U+FF3C evil.com
-"POST /login\nuser=alice&password=secret&return_to=/\x{ff0f}evil.com",            # /U+FF0F evil.com, raw UTF-8 in the body
+"POST /login\nuser=alice&password=secret&return_to=/\xef\xbc\x8fevil.com",            # /U+FF0F evil.com, raw UTF-8 in the body
 "POST /login\nuser=alice&password=secret&return_to=/%E2%88%95evil.com",           # /U+2215 (division slash) evil.com
 "POST /login\nuser=alice&password=secret&return_to=/%FF",                         # not UTF-8
 "POST /login\nuser=alice&password=secret&return_to=/%25zz",                       # /%zz
@@ -643,7 +651,7 @@ Content-Type: application/x-www-form-urlencoded
 "POST /login?return_to=/a%250d%250aSet-Cookie:x=1\nuser=alice&password=secret", # /a%0d%0aSet-Cookie:x=1
 "POST /login?return_to=javascript:alert(1)\nuser=alice&password=secret",
 "POST /login?return_to=/%EF%BC%8Fevil.com\nuser=alice&password=secret",        # /U+FF0F evil.com
-"POST /login?return_to=/\x{ff0f}evil.com\nuser=alice&password=secret",         # raw UTF-8 in the request line
+"POST /login?return_to=/\xef\xbc\x8fevil.com\nuser=alice&password=secret",         # raw UTF-8 in the request line
 "POST /login?return_to=/" . ("a" x 2048) . "\nuser=alice&password=secret",     # 2049 bytes
 ]
 --- more_headers
@@ -1240,8 +1248,11 @@ cookie; refused ones 403 without it.
         }
         return 401 '{"error":"invalid_credentials"}';
     }
+    location = /error-log {
+        alias logs/error.log;
+    }
 --- request eval
-[("POST /login\nuser=alice&password=secret") x 20]
+[("POST /login\nuser=alice&password=secret") x 20, "GET /error-log"]
 --- more_headers eval
 [
 "Content-Type: application/x-www-form-urlencoded\nSec-Fetch-Site: cross-site",                                    # 0 refused
@@ -1264,32 +1275,33 @@ cookie; refused ones 403 without it.
 "Content-Type: application/x-www-form-urlencoded\nOrigin: http://localhost/",                                     # 17 refused: not an origin
 "Content-Type: application/x-www-form-urlencoded\nOrigin: http://evil.example\@localhost",                        # 18 refused: userinfo
 "Content-Type: application/x-www-form-urlencoded",                                                                # 19 ok: neither (SameSite backstop)
+"",
 ]
 --- error_code eval
-[403, 403, 403, 403, 303, 303, 303, 303, 303, 303, 303, 403, 403, 403, 403, 303, 403, 403, 403, 303]
+[403, 403, 403, 403, 303, 303, 303, 303, 303, 303, 303, 403, 403, 403, 403, 303, 403, 403, 403, 303, 200]
 --- response_headers eval
 [("!Set-Cookie\n!Location") x 4,
 ("Location: /home") x 7,
 ("!Set-Cookie\n!Location") x 4,
 "Location: /home",
 ("!Set-Cookie\n!Location") x 3,
-"Location: /home"]
---- error_log eval
-[
-qr/jwt_login: cross-site request refused: Sec-Fetch-Site is "cross-site",/,
-qr/jwt_login: cross-site request refused: Sec-Fetch-Site is "same-site",/,
-qr/jwt_login: cross-site request refused: Sec-Fetch-Site is "weird",/,
-qr/jwt_login: cross-site request refused: Origin "https:\/\/evil\.example" is not Host "localhost",/,
-qr/jwt_login: cross-site request refused: Origin is "null",/,
-qr/jwt_login: cross-site request refused: Origin "http:\/\/localhost:8080" is not Host "localhost",/,
-qr/jwt_login: cross-site request refused: Origin "https:\/\/localhost" is not Host "localhost:80",/,
-qr/jwt_login: cross-site request refused: Origin "http:\/\/localhost\.evil\.example" is not Host "localhost",/,
-qr/jwt_login: cross-site request refused: Origin "http:\/\/localhost\/" is not an http\(s\) origin,/,
-qr/jwt_login: cross-site request refused: Origin "http:\/\/evil\.example\@localhost" is not an http\(s\) origin,/,
-]
---- grep_error_log eval: qr/jwt_login: cross-site request refused/
---- grep_error_log_out eval
-"jwt_login: cross-site request refused\n" x 11
+"Location: /home",
+ ""]
+--- response_body_like eval
+[("") x 20,
+ # /error-log: what the requests logged, and exactly 11 lines with jwt_login: cross-site request refused
+ '\A'
+ . '(?=[\s\S]*?(?-s:jwt_login: cross-site request refused: Sec-Fetch-Site is "cross-site",))'
+ . '(?=[\s\S]*?(?-s:jwt_login: cross-site request refused: Sec-Fetch-Site is "same-site",))'
+ . '(?=[\s\S]*?(?-s:jwt_login: cross-site request refused: Sec-Fetch-Site is "weird",))'
+ . '(?=[\s\S]*?(?-s:jwt_login: cross-site request refused: Origin "https://evil\.example" is not Host "localhost",))'
+ . '(?=[\s\S]*?(?-s:jwt_login: cross-site request refused: Origin is "null",))'
+ . '(?=[\s\S]*?(?-s:jwt_login: cross-site request refused: Origin "http://localhost:8080" is not Host "localhost",))'
+ . '(?=[\s\S]*?(?-s:jwt_login: cross-site request refused: Origin "https://localhost" is not Host "localhost:80",))'
+ . '(?=[\s\S]*?(?-s:jwt_login: cross-site request refused: Origin "http://localhost\.evil\.example" is not Host "localhost",))'
+ . '(?=[\s\S]*?(?-s:jwt_login: cross-site request refused: Origin "http://localhost/" is not an http\(s\) origin,))'
+ . '(?=[\s\S]*?(?-s:jwt_login: cross-site request refused: Origin "http://evil\.example\@localhost" is not an http\(s\) origin,))'
+ . '(?=(?>(?:[\s\S]*?(?-s:jwt_login: cross-site request refused)[^\n]*){11})(?![\s\S]*?(?-s:jwt_login: cross-site request refused)))']
 --- no_error_log
 [error]
 
@@ -1537,6 +1549,9 @@ role-admin.
         jwt_require $jwt_claim_role;
         alias $TEST_NGINX_HTML_DIR/app/;
     }
+    location = /error-log {
+        alias logs/error.log;
+    }
 --- user_files
 >>> app/page.txt
 the page
@@ -1550,6 +1565,7 @@ the page
 "GET /admin401/page.txt",
 "GET /flag/page.txt",
 "GET /admin/page.txt",
+"GET /error-log",
 ]
 --- more_headers eval
 [
@@ -1561,9 +1577,10 @@ the page
 "Accept: text/html\nCookie: session=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJyb2xlIjoidXNlciIsImV4cCI6NDEwMjQ0NDgwMH0.p5nbOT3ekaIzms1pXrIUhCHPfdkra3EIc2VSnbtD4sw",
 "Accept: text/html\nCookie: session=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImV4cCI6NDEwMjQ0NDgwMH0.EYMIjXb_1cYM5TQfRybqOraJPgTMJDBtduUM_uzG6RU",
 "Accept: text/html",
+"",
 ]
 --- error_code eval
-[200, 303, 303, 403, 200, 401, 403, 303]
+[200, 303, 303, 403, 200, 401, 403, 303, 200]
 --- response_headers eval
 [
 "!Location",
@@ -1574,13 +1591,17 @@ the page
 "!Location\nWWW-Authenticate: Bearer realm=\"protected\", error=\"insufficient_scope\"",
 "!Location\nWWW-Authenticate: Bearer realm=\"protected\", error=\"insufficient_scope\"",
 "Location: /login.html?return_to=%2Fadmin%2Fpage.txt",
+"",
 ]
---- error_log
-jwt: token rejected (signature): HS256 signature does not verify
-jwt: token rejected (expired)
-jwt: "jwt_require_claim "role" eq "admin"" failed: claim "role" is "user", not eq "admin"
-jwt: "jwt_require_claim "role" eq "admin" error=401" failed
-jwt: "jwt_require" failed: $jwt_claim_role is empty
+--- response_body_like eval
+[("") x 8,
+ # /error-log: what the requests logged
+ '\A'
+ . '(?=[\s\S]*?jwt: token rejected \(signature\): HS256 signature does not verify)'
+ . '(?=[\s\S]*?jwt: token rejected \(expired\))'
+ . '(?=[\s\S]*?jwt: "jwt_require_claim "role" eq "admin"" failed: claim "role" is "user", not eq "admin")'
+ . '(?=[\s\S]*?jwt: "jwt_require_claim "role" eq "admin" error=401" failed)'
+ . '(?=[\s\S]*?jwt: "jwt_require" failed: \$jwt_claim_role is empty)']
 --- no_error_log
 [error]
 
@@ -1695,25 +1716,32 @@ Tokens: good (the browser's logout), then the same token on a protected page.
         jwt_login_page /login.html;
         alias $TEST_NGINX_HTML_DIR/app/;
     }
+    location = /error-log {
+        alias logs/error.log;
+    }
 --- user_files
 >>> app/page.txt
 the page
 --- request eval
-["POST /logout", "GET /app/page.txt"]
+["POST /logout", "GET /app/page.txt", "GET /error-log"]
 --- more_headers
 Accept: text/html
 Cookie: session=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss
 Origin: http://localhost
 Sec-Fetch-Site: same-origin
 --- error_code eval
-[303, 303]
+[303, 303, 200]
 --- response_headers eval
 ["Location: /goodbye\nSet-Cookie: session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax",
-"Location: /login.html?return_to=%2Fapp%2Fpage.txt\n!Set-Cookie"]
+"Location: /login.html?return_to=%2Fapp%2Fpage.txt\n!Set-Cookie",
+ ""]
 --- response_headers_like eval
-["Cache-Control: no-store.*", ""]
---- error_log eval
-qr/\[info\] .*jwt: token rejected \(revoked\): token revoked: jti "tok-good-1" was logged out, client: 127\.0\.0\.1, server: localhost, request: "GET \/app\/page\.txt HTTP\/1\.1"/
+["Cache-Control: no-store.*", "", ""]
+--- response_body_like eval
+[("") x 2,
+ # /error-log: what the requests logged
+ '\A'
+ . '(?=[\s\S]*?(?-s:\[info\] .*jwt: token rejected \(revoked\): token revoked: jti "tok-good-1" was logged out, client: 127\.0\.0\.1, server: localhost, request: "GET /app/page\.txt HTTP/1\.1"))']
 --- no_error_log
 [error]
 cross-site
@@ -1771,8 +1799,11 @@ good3 (8), carol (9), nbf (10), no-iat (11).
         jwt_token $cookie_session;
         jwt_logout;
     }
+    location = /error-log {
+        alias logs/error.log;
+    }
 --- request eval
-[("POST /logout") x 12]
+[("POST /logout") x 12, "GET /error-log"]
 --- more_headers eval
 [
 "Sec-Fetch-Site: cross-site\nCookie: session=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss",
@@ -1787,26 +1818,27 @@ good3 (8), carol (9), nbf (10), no-iat (11).
 "Origin: http://localhost:8080\nHost: localhost:8080\nCookie: session=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjYXJvbCIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stY2Fyb2wifQ.H7N60fPywfyye20Prtx1umovu9xuymKAdVhLSnTmK1c",
 "Origin: https://[::1]:8443\nHost: [::1]:8443\nCookie: session=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImlhdCI6MTcwMDAwMDAwMCwibmJmIjoxNzAwMDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsImp0aSI6InRvay1uYmYifQ.crAynRQROf2qKC3g22b1hFKHEEaK9e5OEzfUckgFnuk",
 "Cookie: session=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImV4cCI6NDEwMjQ0NDgwMCwianRpIjoidG9rLW5vLWlhdCJ9.N8L12_XiEhRH_vD6rBPTExUqo9OLPtkTiZ_jRWa66XY",
+"",
 ]
 --- error_code eval
-[403, 403, 403, 403, 403, 204, 401, 204, 204, 204, 204, 204]
+[403, 403, 403, 403, 403, 204, 401, 204, 204, 204, 204, 204, 200]
 --- response_headers eval
 [("!Set-Cookie") x 5,
 "Set-Cookie: session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax",
 "!Set-Cookie\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"",
-("Set-Cookie: session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax") x 5]
---- error_log eval
-[
-qr/jwt_logout: cross-site request refused: Sec-Fetch-Site is "cross-site",/,
-qr/jwt_logout: cross-site request refused: Sec-Fetch-Site is "same-site",/,
-qr/jwt_logout: cross-site request refused: Origin "https:\/\/evil\.example" is not Host "localhost",/,
-qr/jwt_logout: cross-site request refused: Origin is "null",/,
-qr/jwt_logout: cross-site request refused: Origin "http:\/\/localhost:8443" is not Host "localhost",/,
-qr/jwt: token rejected \(revoked\): token revoked: jti "tok-good-1" was logged out/,
-]
---- grep_error_log eval: qr/jwt_logout: cross-site request refused/
---- grep_error_log_out eval
-"jwt_logout: cross-site request refused\n" x 5
+("Set-Cookie: session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax") x 5,
+ ""]
+--- response_body_like eval
+[("") x 12,
+ # /error-log: what the requests logged, and exactly 5 lines with jwt_logout: cross-site request refused
+ '\A'
+ . '(?=[\s\S]*?(?-s:jwt_logout: cross-site request refused: Sec-Fetch-Site is "cross-site",))'
+ . '(?=[\s\S]*?(?-s:jwt_logout: cross-site request refused: Sec-Fetch-Site is "same-site",))'
+ . '(?=[\s\S]*?(?-s:jwt_logout: cross-site request refused: Origin "https://evil\.example" is not Host "localhost",))'
+ . '(?=[\s\S]*?(?-s:jwt_logout: cross-site request refused: Origin is "null",))'
+ . '(?=[\s\S]*?(?-s:jwt_logout: cross-site request refused: Origin "http://localhost:8443" is not Host "localhost",))'
+ . '(?=[\s\S]*?(?-s:jwt: token rejected \(revoked\): token revoked: jti "tok-good-1" was logged out))'
+ . '(?=(?>(?:[\s\S]*?(?-s:jwt_logout: cross-site request refused)[^\n]*){5})(?![\s\S]*?(?-s:jwt_logout: cross-site request refused)))']
 --- no_error_log
 [error]
 
@@ -1825,8 +1857,11 @@ token JSON and a new cookie; refused ones 403 without either.
         jwt_refresh;
         jwt_refresh_max_age off;
     }
+    location = /error-log {
+        alias logs/error.log;
+    }
 --- request eval
-[("POST /refresh") x 13]
+[("POST /refresh") x 13, "GET /error-log"]
 --- more_headers eval
 [
 "Sec-Fetch-Site: cross-site\nCookie: session=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss",  # 0 refused,
@@ -1842,27 +1877,29 @@ token JSON and a new cookie; refused ones 403 without either.
 "Origin: http://localhost\nCookie: session=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss",  # 10 ok,
 "Origin: https://localhost:443\nHost: localhost\nCookie: session=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss",  # 11 ok: https default port, Host without port,
 "Accept: application/json\nCookie: session=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbImFkbWluIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJqdGkiOiJ0b2stZ29vZC0xIn0.I6S26bD89lE-07i5ANz2lDvQcVY73Ya0J4TGzLp68Ss",  # 12 ok: neither header,
+"",
 ]
 --- error_code eval
-[403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200]
+[403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 200]
 --- response_headers eval
 [("!Set-Cookie\nContent-Type: text/html") x 7,
-("Content-Type: application/json\nCache-Control: no-store") x 6]
+("Content-Type: application/json\nCache-Control: no-store") x 6,
+ ""]
 --- response_headers_like eval
 [("") x 7,
-("Set-Cookie: session=eyJ[A-Za-z0-9_.-]+; Max-Age=3600; Path=/; HttpOnly; Secure; SameSite=Lax") x 6]
---- error_log eval
-[
-qr/jwt_refresh: cross-site request refused: Sec-Fetch-Site is "cross-site",/,
-qr/jwt_refresh: cross-site request refused: Sec-Fetch-Site is "same-site",/,
-qr/jwt_refresh: cross-site request refused: Origin "https:\/\/evil\.example" is not Host "localhost",/,
-qr/jwt_refresh: cross-site request refused: Origin is "null",/,
-qr/jwt_refresh: cross-site request refused: Origin "http:\/\/localhost:81" is not Host "localhost",/,
-qr/jwt_refresh: cross-site request refused: Origin "file:\/\/" is not an http\(s\) origin,/,
-]
---- grep_error_log eval: qr/jwt_refresh: cross-site request refused/
---- grep_error_log_out eval
-"jwt_refresh: cross-site request refused\n" x 7
+("Set-Cookie: session=eyJ[A-Za-z0-9_.-]+; Max-Age=3600; Path=/; HttpOnly; Secure; SameSite=Lax") x 6,
+ ""]
+--- response_body_like eval
+[("") x 13,
+ # /error-log: what the requests logged, and exactly 7 lines with jwt_refresh: cross-site request refused
+ '\A'
+ . '(?=[\s\S]*?(?-s:jwt_refresh: cross-site request refused: Sec-Fetch-Site is "cross-site",))'
+ . '(?=[\s\S]*?(?-s:jwt_refresh: cross-site request refused: Sec-Fetch-Site is "same-site",))'
+ . '(?=[\s\S]*?(?-s:jwt_refresh: cross-site request refused: Origin "https://evil\.example" is not Host "localhost",))'
+ . '(?=[\s\S]*?(?-s:jwt_refresh: cross-site request refused: Origin is "null",))'
+ . '(?=[\s\S]*?(?-s:jwt_refresh: cross-site request refused: Origin "http://localhost:81" is not Host "localhost",))'
+ . '(?=[\s\S]*?(?-s:jwt_refresh: cross-site request refused: Origin "file://" is not an http\(s\) origin,))'
+ . '(?=(?>(?:[\s\S]*?(?-s:jwt_refresh: cross-site request refused)[^\n]*){7})(?![\s\S]*?(?-s:jwt_refresh: cross-site request refused)))']
 --- no_error_log
 [error]
 

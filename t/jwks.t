@@ -11,6 +11,9 @@
 # crates/test-nginx/tests/jwks.rs covers what needs several requests or two nginx: PyJWT's
 # PyJWKClient on the published URL, a second nginx verifying through jwt_key_request, and key
 # rotation with reloads (and the exact file:line of the configuration errors).
+#
+# nginx -t blocks (--- must_die) match the [emerg] line as error.log writes it (`[emerg] PID#TID:
+# ...`): upstream Test::Nginx reads error.log only, not nginx's stderr (`nginx: [emerg] ...`).
 use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
@@ -922,7 +925,7 @@ qr/\[emerg\] .*"jwt_jwks" publishes keys by kid, and the Ed25519 public key has 
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] invalid parameter "maxage=1h" in "jwt_jwks": the only parameter is max_age=TIME \(default 5m\) in \S+nginx\.conf:\d+/
+qr/\[emerg\] \d+#\d+: invalid parameter "maxage=1h" in "jwt_jwks": the only parameter is max_age=TIME \(default 5m\) in \S+nginx\.conf:\d+/
 
 
 
@@ -934,7 +937,7 @@ qr/\[emerg\] invalid parameter "maxage=1h" in "jwt_jwks": the only parameter is 
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] invalid time "soon" in "jwt_jwks": from 0 to 68y \(RFC 9111's 2147483648 seconds; examples: 5m, 1h\) in \S+nginx\.conf:\d+/
+qr/\[emerg\] \d+#\d+: invalid time "soon" in "jwt_jwks": from 0 to 68y \(RFC 9111's 2147483648 seconds; examples: 5m, 1h\) in \S+nginx\.conf:\d+/
 
 
 
@@ -946,7 +949,7 @@ qr/\[emerg\] invalid time "soon" in "jwt_jwks": from 0 to 68y \(RFC 9111's 21474
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] invalid time "" in "jwt_jwks": from 0 to 68y \(RFC 9111's 2147483648 seconds; examples: 5m, 1h\) in \S+nginx\.conf:\d+/
+qr/\[emerg\] \d+#\d+: invalid time "" in "jwt_jwks": from 0 to 68y \(RFC 9111's 2147483648 seconds; examples: 5m, 1h\) in \S+nginx\.conf:\d+/
 
 
 
@@ -958,7 +961,7 @@ qr/\[emerg\] invalid time "" in "jwt_jwks": from 0 to 68y \(RFC 9111's 214748364
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] invalid time "-1" in "jwt_jwks": from 0 to 68y \(RFC 9111's 2147483648 seconds; examples: 5m, 1h\) in \S+nginx\.conf:\d+/
+qr/\[emerg\] \d+#\d+: invalid time "-1" in "jwt_jwks": from 0 to 68y \(RFC 9111's 2147483648 seconds; examples: 5m, 1h\) in \S+nginx\.conf:\d+/
 
 
 
@@ -970,7 +973,7 @@ qr/\[emerg\] invalid time "-1" in "jwt_jwks": from 0 to 68y \(RFC 9111's 2147483
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] invalid number of arguments in "jwt_jwks" directive in \S+nginx\.conf:\d+/
+qr/\[emerg\] \d+#\d+: invalid number of arguments in "jwt_jwks" directive in \S+nginx\.conf:\d+/
 
 
 
@@ -980,7 +983,7 @@ qr/\[emerg\] invalid number of arguments in "jwt_jwks" directive in \S+nginx\.co
     jwt_jwks;
 --- must_die
 --- error_log eval
-qr/\[emerg\] "jwt_jwks" directive is not allowed here in \S+nginx\.conf:\d+/
+qr/\[emerg\] \d+#\d+: "jwt_jwks" directive is not allowed here in \S+nginx\.conf:\d+/
 
 
 
@@ -992,7 +995,7 @@ qr/\[emerg\] "jwt_jwks" directive is not allowed here in \S+nginx\.conf:\d+/
     location = /t { return 200; }
 --- must_die
 --- error_log eval
-qr/\[emerg\] "jwt_jwks" directive is not allowed here in \S+nginx\.conf:\d+/
+qr/\[emerg\] \d+#\d+: "jwt_jwks" directive is not allowed here in \S+nginx\.conf:\d+/
 
 
 
@@ -1006,7 +1009,7 @@ qr/\[emerg\] "jwt_jwks" directive is not allowed here in \S+nginx\.conf:\d+/
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] "jwt_jwks" directive is not allowed here in \S+nginx\.conf:\d+/
+qr/\[emerg\] \d+#\d+: "jwt_jwks" directive is not allowed here in \S+nginx\.conf:\d+/
 
 
 
@@ -1019,7 +1022,7 @@ qr/\[emerg\] "jwt_jwks" directive is not allowed here in \S+nginx\.conf:\d+/
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] "jwt_jwks" directive is duplicate in \S+nginx\.conf:\d+/
+qr/\[emerg\] \d+#\d+: "jwt_jwks" directive is duplicate in \S+nginx\.conf:\d+/
 
 
 === TEST 43: config error: max_age= above RFC 9111's 2^31 seconds
@@ -1030,7 +1033,7 @@ qr/\[emerg\] "jwt_jwks" directive is duplicate in \S+nginx\.conf:\d+/
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] invalid time "99999999999d" in "jwt_jwks": from 0 to 68y .* in \S+nginx\.conf:\d+/
+qr/\[emerg\] \d+#\d+: invalid time "99999999999d" in "jwt_jwks": from 0 to 68y .* in \S+nginx\.conf:\d+/
 
 
 
@@ -1043,7 +1046,7 @@ qr/\[emerg\] invalid time "99999999999d" in "jwt_jwks": from 0 to 68y .* in \S+n
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] "jwt_jwks" would publish two keys with the kid "same": consumers pick a key by kid \(RFC 7517 §4\.5\), give each key its own in \S+nginx\.conf:\d+/
+qr/\[emerg\] \d+#\d+: "jwt_jwks" would publish two keys with the kid "same": consumers pick a key by kid \(RFC 7517 §4\.5\), give each key its own in \S+nginx\.conf:\d+/
 
 
 
@@ -1056,7 +1059,7 @@ qr/\[emerg\] "jwt_jwks" would publish two keys with the kid "same": consumers pi
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] "jwt_jwks" and "jwt_login" \(at \S+nginx\.conf:\d+\) both answer this location: give each its own location in \S+nginx\.conf:\d+/
+qr/\[emerg\] \d+#\d+: "jwt_jwks" and "jwt_login" \(at \S+nginx\.conf:\d+\) both answer this location: give each its own location in \S+nginx\.conf:\d+/
 
 
 
@@ -1069,4 +1072,4 @@ qr/\[emerg\] "jwt_jwks" and "jwt_login" \(at \S+nginx\.conf:\d+\) both answer th
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] "jwt_jwks" and "jwt_login" \(at \S+nginx\.conf:\d+\) both answer this location/
+qr/\[emerg\] \d+#\d+: "jwt_jwks" and "jwt_login" \(at \S+nginx\.conf:\d+\) both answer this location/

@@ -36,6 +36,17 @@
 #   JWT-read               {"sub":"JWT-read","scope":"read","exp":4102444800}
 #   dup-last-at-jwt        {"sub":"dup-last-at-jwt","exp":4102444800} header {"alg":"HS256","typ":"JWT","typ":"at+jwt"} (exact JSON text)
 #   dup-last-JWT           {"sub":"dup-last-JWT","exp":4102444800} header {"alg":"HS256","typ":"at+jwt","typ":"JWT"} (exact JSON text)
+#
+# Blocks of several requests check what the module logged with a last request, GET /error-log,
+# that reads logs/error.log back (`location = /error-log { alias logs/error.log; }`, with
+# `jwt_verify off;` where jwt_verify on applies from above): the last element of its
+# response_body_like is one lookahead per line the requests must have logged (and, where a count
+# matters, exactly N lines holding a pattern). --- error_log and --- grep_error_log are checked
+# per request by upstream Test::Nginx and once on the whole log by this project's runner, so only
+# single-request blocks use them.
+#
+# nginx -t blocks (--- must_die) match the [emerg] line as error.log writes it (`[emerg] PID#TID:
+# ...`): upstream Test::Nginx reads error.log only, not nginx's stderr (`nginx: [emerg] ...`).
 use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
@@ -118,6 +129,9 @@ Tokens:
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
+    location = /error-log {
+        alias logs/error.log;
+    }
 --- user_files
 >>> ok.txt
 ok
@@ -131,7 +145,8 @@ ok
  "GET /t",
  "GET /t",
  "GET /t",
- "GET /t"]
+ "GET /t",
+ "GET /error-log"]
 --- more_headers eval
 ["Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJuby10eXAiLCJleHAiOjQxMDI0NDQ4MDB9.6g0rTvvgiOk83yFKTANIsfxzunYhgMTdLrzY2nK0cHc",
  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ0eXAtSldUIiwiZXhwIjo0MTAyNDQ0ODAwfQ.whL0arhjIa16KbmqtFru8IwL-fItw1pplEP2KD_2wtA",
@@ -142,9 +157,10 @@ ok
  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCAifQ.eyJzdWIiOiJhdC1qd3Qtc3BhY2UiLCJleHAiOjQxMDI0NDQ4MDB9.hCH261JmhyHzIYRr-f9uimiWlXAzmd1g4JZuyoPT4y4",
  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IiJ9.eyJzdWIiOiJ0eXAtZW1wdHkiLCJleHAiOjQxMDI0NDQ4MDB9.M0QTYCYsH0ntnZtTc8I14H1WkRqmv_bW4qTqgmq29ms",
  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6MX0.eyJzdWIiOiJ0eXAtbnVtYmVyIiwiZXhwIjo0MTAyNDQ0ODAwfQ.Yy5TQwwt1o1Itvs5z8vrmbWzdyyNUuj23m4w2qod0ZQ",
- "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6WyJhdCtqd3QiXX0.eyJzdWIiOiJ0eXAtYXJyYXkiLCJleHAiOjQxMDI0NDQ4MDB9.2HwYsg40LwKnplm-imatS8WgftRu7iqA3Sx7r1V8jM0"]
+ "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6WyJhdCtqd3QiXX0.eyJzdWIiOiJ0eXAtYXJyYXkiLCJleHAiOjQxMDI0NDQ4MDB9.2HwYsg40LwKnplm-imatS8WgftRu7iqA3Sx7r1V8jM0",
+ ""]
 --- error_code eval
-[401, 401, 401, 401, 401, 401, 401, 401, 401, 401]
+[401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 200]
 --- response_headers eval
 ["!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
  "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
@@ -155,7 +171,8 @@ ok
  "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
  "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
  "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
- "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ"]
+ "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
+ ""]
 --- response_body_like eval
 [qr/401 Authorization Required/,
  qr/401 Authorization Required/,
@@ -166,18 +183,19 @@ ok
  qr/401 Authorization Required/,
  qr/401 Authorization Required/,
  qr/401 Authorization Required/,
- qr/401 Authorization Required/]
---- error_log
-jwt: token rejected (typ): token header "typ" is absent, expected "at+jwt"
-jwt: token rejected (typ): token header "typ" is "JWT", expected "at+jwt"
-jwt: token rejected (typ): token header "typ" is "jwt", expected "at+jwt"
-jwt: token rejected (typ): token header "typ" is "at+jwt2", expected "at+jwt"
-jwt: token rejected (typ): token header "typ" is "application/jwt", expected "at+jwt"
-jwt: token rejected (typ): token header "typ" is "text/at+jwt", expected "at+jwt"
-jwt: token rejected (typ): token header "typ" is "at+jwt ", expected "at+jwt"
-jwt: token rejected (typ): token header "typ" is "", expected "at+jwt"
-jwt: token rejected (typ): token header "typ" is a number, expected "at+jwt"
-jwt: token rejected (typ): token header "typ" is ["at+jwt"], expected "at+jwt"
+ qr/401 Authorization Required/,
+ # /error-log: what the requests logged
+ '\A'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is absent, expected "at\+jwt")'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is "JWT", expected "at\+jwt")'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is "jwt", expected "at\+jwt")'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is "at\+jwt2", expected "at\+jwt")'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is "application/jwt", expected "at\+jwt")'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is "text/at\+jwt", expected "at\+jwt")'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is "at\+jwt ", expected "at\+jwt")'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is "", expected "at\+jwt")'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is a number, expected "at\+jwt")'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is \["at\+jwt"\], expected "at\+jwt")']
 
 
 
@@ -198,6 +216,9 @@ Tokens:
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
+    location = /error-log {
+        alias logs/error.log;
+    }
 --- user_files
 >>> ok.txt
 ok
@@ -206,30 +227,34 @@ ok
  "GET /t",
  "GET /t",
  "GET /t",
- "GET /t"]
+ "GET /t",
+ "GET /error-log"]
 --- more_headers eval
 ["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhdC1qd3QiLCJleHAiOjQxMDI0NDQ4MDB9.JHkyaWK1qfE6olM4xbZot8uz4nWqEE3ZTNk3_G7Ogjo",
  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkFUK0pXVCJ9.eyJzdWIiOiJBVC1KV1QiLCJleHAiOjQxMDI0NDQ4MDB9.LG1_MHBhkEa5qCFn488-vikotLeu_s9t4MbX2hoW1RQ",
  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImFwcGxpY2F0aW9uL2F0K2p3dCJ9.eyJzdWIiOiJhcHAtYXQtand0IiwiZXhwIjo0MTAyNDQ0ODAwfQ.m_lHr3yOM93YMy4nOCX9DV4LVwTRT2WHCgZJ3RhTxQw",
  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ0eXAtSldUIiwiZXhwIjo0MTAyNDQ0ODAwfQ.whL0arhjIa16KbmqtFru8IwL-fItw1pplEP2KD_2wtA",
- "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJuby10eXAiLCJleHAiOjQxMDI0NDQ4MDB9.6g0rTvvgiOk83yFKTANIsfxzunYhgMTdLrzY2nK0cHc"]
+ "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJuby10eXAiLCJleHAiOjQxMDI0NDQ4MDB9.6g0rTvvgiOk83yFKTANIsfxzunYhgMTdLrzY2nK0cHc",
+ ""]
 --- error_code eval
-[200, 200, 200, 401, 401]
+[200, 200, 200, 401, 401, 200]
 --- response_headers eval
 ["X-Sub: at-jwt\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: at+jwt",
  "X-Sub: AT-JWT\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: AT+JWT",
  "X-Sub: app-at-jwt\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: application/at+jwt",
  "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
- "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ"]
+ "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
+ ""]
 --- response_body_like eval
 [qr/\Aok\n\z/,
  qr/\Aok\n\z/,
  qr/\Aok\n\z/,
  qr/401 Authorization Required/,
- qr/401 Authorization Required/]
---- error_log
-jwt: token rejected (typ): token header "typ" is "JWT", expected "application/at+jwt"
-jwt: token rejected (typ): token header "typ" is absent, expected "application/at+jwt"
+ qr/401 Authorization Required/,
+ # /error-log: what the requests logged
+ '\A'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is "JWT", expected "application/at\+jwt")'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is absent, expected "application/at\+jwt")']
 
 
 
@@ -250,6 +275,9 @@ Tokens:
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
+    location = /error-log {
+        alias logs/error.log;
+    }
 --- user_files
 >>> ok.txt
 ok
@@ -258,30 +286,34 @@ ok
  "GET /t",
  "GET /t",
  "GET /t",
- "GET /t"]
+ "GET /t",
+ "GET /error-log"]
 --- more_headers eval
 ["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ0eXAtSldUIiwiZXhwIjo0MTAyNDQ0ODAwfQ.whL0arhjIa16KbmqtFru8IwL-fItw1pplEP2KD_2wtA",
  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6Imp3dCJ9.eyJzdWIiOiJ0eXAtand0IiwiZXhwIjo0MTAyNDQ0ODAwfQ.cdjcBUtR_L3POnUmkLDlVUqTXoAeSwrpKJaVh5wx7_s",
  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImFwcGxpY2F0aW9uL2p3dCJ9.eyJzdWIiOiJhcHAtand0IiwiZXhwIjo0MTAyNDQ0ODAwfQ.UZk5W0YAqq4RmhWHn2tUVHnYmwr7P9jT69ZjioiXCC0",
  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhdC1qd3QiLCJleHAiOjQxMDI0NDQ4MDB9.JHkyaWK1qfE6olM4xbZot8uz4nWqEE3ZTNk3_G7Ogjo",
- "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJuby10eXAiLCJleHAiOjQxMDI0NDQ4MDB9.6g0rTvvgiOk83yFKTANIsfxzunYhgMTdLrzY2nK0cHc"]
+ "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJuby10eXAiLCJleHAiOjQxMDI0NDQ4MDB9.6g0rTvvgiOk83yFKTANIsfxzunYhgMTdLrzY2nK0cHc",
+ ""]
 --- error_code eval
-[200, 200, 200, 401, 401]
+[200, 200, 200, 401, 401, 200]
 --- response_headers eval
 ["X-Sub: typ-JWT\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: JWT",
  "X-Sub: typ-jwt\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: jwt",
  "X-Sub: app-jwt\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: application/jwt",
  "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
- "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ"]
+ "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
+ ""]
 --- response_body_like eval
 [qr/\Aok\n\z/,
  qr/\Aok\n\z/,
  qr/\Aok\n\z/,
  qr/401 Authorization Required/,
- qr/401 Authorization Required/]
---- error_log
-jwt: token rejected (typ): token header "typ" is "at+jwt", expected "JWT"
-jwt: token rejected (typ): token header "typ" is absent, expected "JWT"
+ qr/401 Authorization Required/,
+ # /error-log: what the requests logged
+ '\A'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is "at\+jwt", expected "JWT")'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is absent, expected "JWT")']
 
 
 
@@ -355,6 +387,10 @@ Tokens:
         }
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
+    location = /error-log {
+        jwt_verify off;
+        alias logs/error.log;
+    }
 --- user_files
 >>> ok.txt
 ok
@@ -364,34 +400,38 @@ ok
  "GET /override",
  "GET /override",
  "GET /override/nested",
- "GET /override/nested"]
+ "GET /override/nested",
+ "GET /error-log"]
 --- more_headers eval
 ["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhdC1qd3QiLCJleHAiOjQxMDI0NDQ4MDB9.JHkyaWK1qfE6olM4xbZot8uz4nWqEE3ZTNk3_G7Ogjo",
  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ0eXAtSldUIiwiZXhwIjo0MTAyNDQ0ODAwfQ.whL0arhjIa16KbmqtFru8IwL-fItw1pplEP2KD_2wtA",
  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ0eXAtSldUIiwiZXhwIjo0MTAyNDQ0ODAwfQ.whL0arhjIa16KbmqtFru8IwL-fItw1pplEP2KD_2wtA",
  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhdC1qd3QiLCJleHAiOjQxMDI0NDQ4MDB9.JHkyaWK1qfE6olM4xbZot8uz4nWqEE3ZTNk3_G7Ogjo",
  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ0eXAtSldUIiwiZXhwIjo0MTAyNDQ0ODAwfQ.whL0arhjIa16KbmqtFru8IwL-fItw1pplEP2KD_2wtA",
- "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkFUK0pXVCJ9.eyJzdWIiOiJBVC1KV1QiLCJleHAiOjQxMDI0NDQ4MDB9.LG1_MHBhkEa5qCFn488-vikotLeu_s9t4MbX2hoW1RQ"]
+ "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkFUK0pXVCJ9.eyJzdWIiOiJBVC1KV1QiLCJleHAiOjQxMDI0NDQ4MDB9.LG1_MHBhkEa5qCFn488-vikotLeu_s9t4MbX2hoW1RQ",
+ ""]
 --- error_code eval
-[200, 401, 200, 401, 200, 401]
+[200, 401, 200, 401, 200, 401, 200]
 --- response_headers eval
 ["X-Sub: at-jwt\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: at+jwt",
  "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
  "X-Sub: typ-JWT\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: JWT",
  "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
  "X-Sub: typ-JWT\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: JWT",
- "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ"]
+ "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
+ ""]
 --- response_body_like eval
 [qr/\Aok\n\z/,
  qr/401 Authorization Required/,
  qr/\Aok\n\z/,
  qr/401 Authorization Required/,
  qr/\Aok\n\z/,
- qr/401 Authorization Required/]
---- error_log
-jwt: token rejected (typ): token header "typ" is "JWT", expected "at+jwt"
-jwt: token rejected (typ): token header "typ" is "at+jwt", expected "JWT"
-jwt: token rejected (typ): token header "typ" is "AT+JWT", expected "JWT"
+ qr/401 Authorization Required/,
+ # /error-log: what the requests logged
+ '\A'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is "JWT", expected "at\+jwt")'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is "at\+jwt", expected "JWT")'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is "AT\+JWT", expected "JWT")']
 
 
 
@@ -410,25 +450,32 @@ Tokens:
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
+    location = /error-log {
+        alias logs/error.log;
+    }
 --- user_files
 >>> ok.txt
 ok
 --- request eval
 ["GET /t",
- "GET /t"]
+ "GET /t",
+ "GET /error-log"]
 --- more_headers eval
 ["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkFUK0pXVCJ9.eyJzdWIiOiJBVC1KV1QiLCJleHAiOjQxMDI0NDQ4MDB9.LG1_MHBhkEa5qCFn488-vikotLeu_s9t4MbX2hoW1RQ",
- "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ0eXAtSldUIiwiZXhwIjo0MTAyNDQ0ODAwfQ.whL0arhjIa16KbmqtFru8IwL-fItw1pplEP2KD_2wtA"]
+ "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ0eXAtSldUIiwiZXhwIjo0MTAyNDQ0ODAwfQ.whL0arhjIa16KbmqtFru8IwL-fItw1pplEP2KD_2wtA",
+ ""]
 --- error_code eval
-[200, 401]
+[200, 401, 200]
 --- response_headers eval
 ["X-Sub: AT-JWT\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: AT+JWT",
- "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ"]
+ "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
+ ""]
 --- response_body_like eval
 [qr/\Aok\n\z/,
- qr/401 Authorization Required/]
---- error_log
-jwt: token rejected (typ): token header "typ" is "JWT", expected "at+jwt"
+ qr/401 Authorization Required/,
+ # /error-log: what the requests logged
+ '\A'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is "JWT", expected "at\+jwt")']
 
 
 
@@ -448,29 +495,36 @@ Tokens:
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
+    location = /error-log {
+        alias logs/error.log;
+    }
 --- user_files
 >>> ok.txt
 ok
 --- request eval
 ["GET /t",
  "GET /t",
- "GET /t"]
+ "GET /t",
+ "GET /error-log"]
 --- more_headers eval
 ["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJmb3JnZWQtYXQtand0IiwiZXhwIjo0MTAyNDQ0ODAwfQ.A5C8Zej4AcRXI9DO7hK915b11CsDQPk7SFZcRiLT5xY",
  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJmb3JnZWQtSldUIiwiZXhwIjo0MTAyNDQ0ODAwfQ.2qHL8nKK_YBTDawwwbJqAYuM7SaNjvmfKe4mPiQmov4",
- "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmb3JnZWQtbm8tdHlwIiwiZXhwIjo0MTAyNDQ0ODAwfQ.O0FjLDTeokbtrqlNCKhd5KGsB2MYDdOfayq_eM-NLxY"]
+ "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmb3JnZWQtbm8tdHlwIiwiZXhwIjo0MTAyNDQ0ODAwfQ.O0FjLDTeokbtrqlNCKhd5KGsB2MYDdOfayq_eM-NLxY",
+ ""]
 --- error_code eval
-[401, 401, 401]
+[401, 401, 401, 200]
 --- response_headers eval
 ["!X-Sub\nX-Jwt-Error: signature\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
  "!X-Sub\nX-Jwt-Error: signature\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
- "!X-Sub\nX-Jwt-Error: signature\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ"]
+ "!X-Sub\nX-Jwt-Error: signature\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
+ ""]
 --- response_body_like eval
 [qr/401 Authorization Required/,
  qr/401 Authorization Required/,
- qr/401 Authorization Required/]
---- error_log
-jwt: token rejected (signature)
+ qr/401 Authorization Required/,
+ # /error-log: what the requests logged
+ '\A'
+ . '(?=[\s\S]*?jwt: token rejected \(signature\))']
 --- no_error_log
 token rejected (typ)
 
@@ -490,26 +544,33 @@ Tokens:
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
+    location = /error-log {
+        alias logs/error.log;
+    }
 --- user_files
 >>> ok.txt
 ok
 --- request eval
 ["GET /t",
- "GET /t"]
+ "GET /t",
+ "GET /error-log"]
 --- more_headers eval
 ["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJleHBpcmVkLWF0LWp3dCIsImV4cCI6MTAwMDAwMDAwMH0.1u4y-k2nwY8wQ9tCMyf2YYkdNwiJPH-ePU-XXWC4baU",
- "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJleHBpcmVkLUpXVCIsImV4cCI6MTAwMDAwMDAwMH0.8-a1OV8vuoOOvPeCoqacXOlNTritYt8D4Vr1gBpPIQ4"]
+ "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJleHBpcmVkLUpXVCIsImV4cCI6MTAwMDAwMDAwMH0.8-a1OV8vuoOOvPeCoqacXOlNTritYt8D4Vr1gBpPIQ4",
+ ""]
 --- error_code eval
-[401, 401]
+[401, 401, 200]
 --- response_headers eval
 ["!X-Sub\nX-Jwt-Error: expired\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
- "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ"]
+ "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
+ ""]
 --- response_body_like eval
 [qr/401 Authorization Required/,
- qr/401 Authorization Required/]
---- error_log
-jwt: token rejected (expired)
-jwt: token rejected (typ): token header "typ" is "JWT", expected "at+jwt"
+ qr/401 Authorization Required/,
+ # /error-log: what the requests logged
+ '\A'
+ . '(?=[\s\S]*?jwt: token rejected \(expired\))'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is "JWT", expected "at\+jwt")']
 
 
 
@@ -529,25 +590,32 @@ Tokens:
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
+    location = /error-log {
+        alias logs/error.log;
+    }
 --- user_files
 >>> ok.txt
 ok
 --- request eval
 ["GET /t",
- "GET /t"]
+ "GET /t",
+ "GET /error-log"]
 --- more_headers eval
 ["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ0eXAtSldUIiwiZXhwIjo0MTAyNDQ0ODAwfQ.whL0arhjIa16KbmqtFru8IwL-fItw1pplEP2KD_2wtA",
- "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhdC1qd3QiLCJleHAiOjQxMDI0NDQ4MDB9.JHkyaWK1qfE6olM4xbZot8uz4nWqEE3ZTNk3_G7Ogjo"]
+ "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhdC1qd3QiLCJleHAiOjQxMDI0NDQ4MDB9.JHkyaWK1qfE6olM4xbZot8uz4nWqEE3ZTNk3_G7Ogjo",
+ ""]
 --- error_code eval
-[403, 200]
+[403, 200, 200]
 --- response_headers eval
 ["!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"api\", error=\"invalid_token\"\n!X-Typ",
- "X-Sub: at-jwt\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: at+jwt"]
+ "X-Sub: at-jwt\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: at+jwt",
+ ""]
 --- response_body_like eval
 [qr/403 Forbidden/,
- qr/\Aok\n\z/]
---- error_log
-jwt: token rejected (typ): token header "typ" is "JWT", expected "at+jwt"
+ qr/\Aok\n\z/,
+ # /error-log: what the requests logged
+ '\A'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is "JWT", expected "at\+jwt")']
 
 
 
@@ -569,30 +637,37 @@ Tokens:
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
+    location = /error-log {
+        alias logs/error.log;
+    }
 --- user_files
 >>> ok.txt
 ok
 --- request eval
 ["GET /t",
  "GET /t",
- "GET /t"]
+ "GET /t",
+ "GET /error-log"]
 --- more_headers eval
 ["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJKV1QtcmVhZCIsInNjb3BlIjoicmVhZCIsImV4cCI6NDEwMjQ0NDgwMH0.wPJ2OIpgujg04glynuFIg4XjrQlx7h6-wzJ7CXUfZQQ",
  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhdC1qd3Qtd3JpdGUiLCJzY29wZSI6IndyaXRlIiwiZXhwIjo0MTAyNDQ0ODAwfQ.IpCqBaquqmTbVV-oEkTJD24_wJVV67oBjZamlcDeY8g",
- "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhdC1qd3QtcmVhZCIsInNjb3BlIjoicmVhZCIsImV4cCI6NDEwMjQ0NDgwMH0.HNsPbS4JNt7udtZRQNBLRtBrZGESoXdEkp8uQdLvDQg"]
+ "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhdC1qd3QtcmVhZCIsInNjb3BlIjoicmVhZCIsImV4cCI6NDEwMjQ0NDgwMH0.HNsPbS4JNt7udtZRQNBLRtBrZGESoXdEkp8uQdLvDQg",
+ ""]
 --- error_code eval
-[401, 403, 200]
+[401, 403, 200, 200]
 --- response_headers eval
 ["!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
  "X-Sub: at-jwt-write\nX-Jwt-Error: \nWWW-Authenticate: Bearer realm=\"protected\", error=\"insufficient_scope\"\nX-Typ: at+jwt",
- "X-Sub: at-jwt-read\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: at+jwt"]
+ "X-Sub: at-jwt-read\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: at+jwt",
+ ""]
 --- response_body_like eval
 [qr/401 Authorization Required/,
  qr/403 Forbidden/,
- qr/\Aok\n\z/]
---- error_log
-jwt: token rejected (typ): token header "typ" is "JWT", expected "at+jwt"
-jwt: "jwt_require_claim "scope" any "read"" failed: claim "scope" holds none of "read"
+ qr/\Aok\n\z/,
+ # /error-log: what the requests logged
+ '\A'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is "JWT", expected "at\+jwt")'
+ . '(?=[\s\S]*?jwt: "jwt_require_claim "scope" any "read"" failed: claim "scope" holds none of "read")']
 
 
 
@@ -619,6 +694,9 @@ Tokens:
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
+    location = /error-log {
+        alias logs/error.log;
+    }
 --- user_files
 >>> ok.txt
 ok
@@ -628,32 +706,36 @@ ok
  "GET /plain",
  "GET /strict",
  "GET /strict",
- "GET /plain"]
+ "GET /plain",
+ "GET /error-log"]
 --- more_headers eval
 ["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ0eXAtSldUIiwiZXhwIjo0MTAyNDQ0ODAwfQ.whL0arhjIa16KbmqtFru8IwL-fItw1pplEP2KD_2wtA",
  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ0eXAtSldUIiwiZXhwIjo0MTAyNDQ0ODAwfQ.whL0arhjIa16KbmqtFru8IwL-fItw1pplEP2KD_2wtA",
  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ0eXAtSldUIiwiZXhwIjo0MTAyNDQ0ODAwfQ.whL0arhjIa16KbmqtFru8IwL-fItw1pplEP2KD_2wtA",
  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ0eXAtSldUIiwiZXhwIjo0MTAyNDQ0ODAwfQ.whL0arhjIa16KbmqtFru8IwL-fItw1pplEP2KD_2wtA",
  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhdC1qd3QiLCJleHAiOjQxMDI0NDQ4MDB9.JHkyaWK1qfE6olM4xbZot8uz4nWqEE3ZTNk3_G7Ogjo",
- "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhdC1qd3QiLCJleHAiOjQxMDI0NDQ4MDB9.JHkyaWK1qfE6olM4xbZot8uz4nWqEE3ZTNk3_G7Ogjo"]
+ "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhdC1qd3QiLCJleHAiOjQxMDI0NDQ4MDB9.JHkyaWK1qfE6olM4xbZot8uz4nWqEE3ZTNk3_G7Ogjo",
+ ""]
 --- error_code eval
-[200, 401, 200, 401, 200, 200]
+[200, 401, 200, 401, 200, 200, 200]
 --- response_headers eval
 ["X-Sub: typ-JWT\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: JWT",
  "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
  "X-Sub: typ-JWT\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: JWT",
  "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
  "X-Sub: at-jwt\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: at+jwt",
- "X-Sub: at-jwt\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: at+jwt"]
+ "X-Sub: at-jwt\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: at+jwt",
+ ""]
 --- response_body_like eval
 [qr/\Aok\n\z/,
  qr/401 Authorization Required/,
  qr/\Aok\n\z/,
  qr/401 Authorization Required/,
  qr/\Aok\n\z/,
- qr/\Aok\n\z/]
---- error_log
-jwt: token rejected (typ): token header "typ" is "JWT", expected "at+jwt"
+ qr/\Aok\n\z/,
+ # /error-log: what the requests logged
+ '\A'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is "JWT", expected "at\+jwt")']
 
 
 
@@ -674,25 +756,32 @@ Tokens:
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
+    location = /error-log {
+        alias logs/error.log;
+    }
 --- user_files
 >>> ok.txt
 ok
 --- request eval
 ["GET /t",
- "GET /t"]
+ "GET /t",
+ "GET /error-log"]
 --- more_headers eval
 ["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJkdXAtbGFzdC1hdC1qd3QiLCJleHAiOjQxMDI0NDQ4MDB9.mcLIWR0agv_5K01t6BSOKjzQsKwZSLKDrcZOVFDRwz4",
- "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJkdXAtbGFzdC1KV1QiLCJleHAiOjQxMDI0NDQ4MDB9.a2-Rlnhplu-XAzWm8kcSxqcmYfotHieGm15qgTNL_PE"]
+ "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJkdXAtbGFzdC1KV1QiLCJleHAiOjQxMDI0NDQ4MDB9.a2-Rlnhplu-XAzWm8kcSxqcmYfotHieGm15qgTNL_PE",
+ ""]
 --- error_code eval
-[200, 401]
+[200, 401, 200]
 --- response_headers eval
 ["X-Sub: dup-last-at-jwt\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: at+jwt",
- "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ"]
+ "!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
+ ""]
 --- response_body_like eval
 [qr/\Aok\n\z/,
- qr/401 Authorization Required/]
---- error_log
-jwt: token rejected (typ): token header "typ" is "JWT", expected "at+jwt"
+ qr/401 Authorization Required/,
+ # /error-log: what the requests logged
+ '\A'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is "JWT", expected "at\+jwt")']
 
 
 
@@ -714,25 +803,32 @@ Tokens:
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
+    location = /error-log {
+        alias logs/error.log;
+    }
 --- user_files
 >>> ok.txt
 ok
 --- request eval
 ["GET /strict",
- "GET /strict"]
+ "GET /strict",
+ "GET /error-log"]
 --- more_headers eval
 ["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ0eXAtSldUIiwiZXhwIjo0MTAyNDQ0ODAwfQ.whL0arhjIa16KbmqtFru8IwL-fItw1pplEP2KD_2wtA",
- "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhdC1qd3QiLCJleHAiOjQxMDI0NDQ4MDB9.JHkyaWK1qfE6olM4xbZot8uz4nWqEE3ZTNk3_G7Ogjo"]
+ "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhdC1qd3QiLCJleHAiOjQxMDI0NDQ4MDB9.JHkyaWK1qfE6olM4xbZot8uz4nWqEE3ZTNk3_G7Ogjo",
+ ""]
 --- error_code eval
-[401, 200]
+[401, 200, 200]
 --- response_headers eval
 ["!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
- "X-Sub: at-jwt\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: at+jwt"]
+ "X-Sub: at-jwt\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: at+jwt",
+ ""]
 --- response_body_like eval
 [qr/401 Authorization Required/,
- qr/\Aok\n\z/]
---- error_log
-jwt: token rejected (typ): token header "typ" is "JWT", expected "at+jwt"
+ qr/\Aok\n\z/,
+ # /error-log: what the requests logged
+ '\A'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is "JWT", expected "at\+jwt")']
 
 
 
@@ -772,29 +868,36 @@ Tokens:
         add_header X-Jwt-Error $jwt_error always;
         alias $TEST_NGINX_HTML_DIR/ok.txt;
     }
+    location = /error-log {
+        alias logs/error.log;
+    }
 --- user_files
 >>> ok.txt
 ok
 --- request eval
 ["GET /plain",
  "GET /plain",
- "GET /strict-first"]
+ "GET /strict-first",
+ "GET /error-log"]
 --- more_headers eval
 ["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ0eXAtSldUIiwiZXhwIjo0MTAyNDQ0ODAwfQ.whL0arhjIa16KbmqtFru8IwL-fItw1pplEP2KD_2wtA",
  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhdC1qd3QiLCJleHAiOjQxMDI0NDQ4MDB9.JHkyaWK1qfE6olM4xbZot8uz4nWqEE3ZTNk3_G7Ogjo",
- "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ0eXAtSldUIiwiZXhwIjo0MTAyNDQ0ODAwfQ.whL0arhjIa16KbmqtFru8IwL-fItw1pplEP2KD_2wtA"]
+ "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ0eXAtSldUIiwiZXhwIjo0MTAyNDQ0ODAwfQ.whL0arhjIa16KbmqtFru8IwL-fItw1pplEP2KD_2wtA",
+ ""]
 --- error_code eval
-[401, 200, 200]
+[401, 200, 200, 200]
 --- response_headers eval
 ["!X-Sub\nX-Jwt-Error: typ\nWWW-Authenticate: Bearer realm=\"protected\", error=\"invalid_token\"\n!X-Typ",
  "X-Sub: at-jwt\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: at+jwt",
- "X-Sub: typ-JWT\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: JWT"]
+ "X-Sub: typ-JWT\nX-Jwt-Error: \n!WWW-Authenticate\nX-Typ: JWT",
+ ""]
 --- response_body_like eval
 [qr/401 Authorization Required/,
  qr/\Aok\n\z/,
- qr/\Aok\n\z/]
---- error_log
-jwt: token rejected (typ): token header "typ" is "JWT", expected "at+jwt"
+ qr/\Aok\n\z/,
+ # /error-log: what the requests logged
+ '\A'
+ . '(?=[\s\S]*?jwt: token rejected \(typ\): token header "typ" is "JWT", expected "at\+jwt")']
 
 
 
@@ -814,7 +917,7 @@ location = /t {
 ok
 --- must_die
 --- error_log eval
-[qr/\[emerg\] \Qinvalid "jwt_typ" "": a media type such as at+jwt (RFC 9068)\E in \S+\/jwt\.conf:4\b/]
+[qr/\[emerg\] \d+#\d+: \Qinvalid "jwt_typ" "": a media type such as at+jwt (RFC 9068)\E in \S+\/jwt\.conf:4\b/]
 
 
 
@@ -834,7 +937,7 @@ location = /t {
 ok
 --- must_die
 --- error_log eval
-[qr/\[emerg\] \Qinvalid "jwt_typ" " ": a media type such as at+jwt (RFC 9068)\E in \S+\/jwt\.conf:4\b/]
+[qr/\[emerg\] \d+#\d+: \Qinvalid "jwt_typ" " ": a media type such as at+jwt (RFC 9068)\E in \S+\/jwt\.conf:4\b/]
 
 
 
@@ -854,7 +957,7 @@ location = /t {
 ok
 --- must_die
 --- error_log eval
-[qr/\[emerg\] \Qinvalid "jwt_typ" "at jwt": a media type such as at+jwt (RFC 9068)\E in \S+\/jwt\.conf:4\b/]
+[qr/\[emerg\] \d+#\d+: \Qinvalid "jwt_typ" "at jwt": a media type such as at+jwt (RFC 9068)\E in \S+\/jwt\.conf:4\b/]
 
 
 
@@ -874,7 +977,7 @@ location = /t {
 ok
 --- must_die
 --- error_log eval
-[qr/\[emerg\] \Qinvalid "jwt_typ" "at+jwt	": a media type such as at+jwt\E.* in \S+\/jwt\.conf:4\b/]
+[qr/\[emerg\] \d+#\d+: \Qinvalid "jwt_typ" "at+jwt	": a media type such as at+jwt\E.* in \S+\/jwt\.conf:4\b/]
 
 
 
@@ -895,7 +998,7 @@ location = /t {
 ok
 --- must_die
 --- error_log eval
-[qr/\[emerg\] \Q"jwt_typ" directive is duplicate\E in \S+\/jwt\.conf:5\b/]
+[qr/\[emerg\] \d+#\d+: \Q"jwt_typ" directive is duplicate\E in \S+\/jwt\.conf:5\b/]
 
 
 
@@ -915,7 +1018,7 @@ location = /t {
 ok
 --- must_die
 --- error_log eval
-[qr/\[emerg\] \Qinvalid number of arguments in "jwt_typ" directive\E in \S+\/jwt\.conf:4\b/]
+[qr/\[emerg\] \d+#\d+: \Qinvalid number of arguments in "jwt_typ" directive\E in \S+\/jwt\.conf:4\b/]
 
 
 
@@ -935,7 +1038,7 @@ location = /t {
 ok
 --- must_die
 --- error_log eval
-[qr/\[emerg\] \Qinvalid number of arguments in "jwt_typ" directive\E in \S+\/jwt\.conf:4\b/]
+[qr/\[emerg\] \d+#\d+: \Qinvalid number of arguments in "jwt_typ" directive\E in \S+\/jwt\.conf:4\b/]
 
 
 
@@ -955,7 +1058,7 @@ location = /t {
 ok
 --- must_die
 --- error_log eval
-[qr/\[emerg\] invalid "jwt_typ" "application\/": a media type such as at\+jwt \(RFC 9068\) in \S+\/jwt\.conf:4\b/]
+[qr/\[emerg\] \d+#\d+: invalid "jwt_typ" "application\/": a media type such as at\+jwt \(RFC 9068\) in \S+\/jwt\.conf:4\b/]
 
 
 
