@@ -367,10 +367,15 @@ impl Zone {
         RevokeResult::Revoked
     }
 
+    /// Whether the revocation set is empty (one atomic read, no lock).
+    pub fn nothing_revoked(&self) -> bool {
+        // SAFETY: the count is an atomic of the zone's Root.
+        unsafe { (*self.root()).deny.count.load(Ordering::Acquire) == 0 }
+    }
+
     /// Whether `digest` is revoked (and not expired) now.
     pub fn is_revoked(&self, digest: &[u8; 16], now: u64) -> bool {
-        // SAFETY: the count is an atomic of the zone's Root.
-        if unsafe { (*self.root()).deny.count.load(Ordering::Acquire) } == 0 {
+        if self.nothing_revoked() {
             return false;
         }
         let Some(slab) = self.slab() else {
