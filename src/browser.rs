@@ -122,23 +122,24 @@ fn parameter_name(name: &str) -> Result<String, String> {
     Ok(name.to_owned())
 }
 
-/// The value of request header `name` (case-insensitive), the first one.
-pub fn header_in<'r>(r: &'r Request, name: &str) -> Option<&'r str> {
+/// The value of request header `name` (case-insensitive), the first one, as bytes.
+fn header_bytes<'r>(r: &'r Request, name: &str) -> Option<&'r [u8]> {
     let raw: &ngx_http_request_t = r.as_ref();
     // SAFETY: headers_in.headers is the request's initialised list of input headers, which
     // lives as long as the request.
     unsafe { list_iterator(&raw.headers_in.headers) }
         .find(|(key, _)| key.as_bytes().eq_ignore_ascii_case(name.as_bytes()))
-        .and_then(|(_, value)| std::str::from_utf8(value.as_bytes()).ok())
+        .map(|(_, value)| value.as_bytes())
+}
+
+/// Request header `name` as text; `None` also when it is not UTF-8.
+pub fn header_in<'r>(r: &'r Request, name: &str) -> Option<&'r str> {
+    std::str::from_utf8(header_bytes(r, name)?).ok()
 }
 
 /// Like [`header_in`], with bytes that are not UTF-8 replaced rather than the header dropped.
 fn header_in_lossy(r: &Request, name: &str) -> Option<String> {
-    let raw: &ngx_http_request_t = r.as_ref();
-    // SAFETY: as in header_in.
-    unsafe { list_iterator(&raw.headers_in.headers) }
-        .find(|(key, _)| key.as_bytes().eq_ignore_ascii_case(name.as_bytes()))
-        .map(|(_, value)| String::from_utf8_lossy(value.as_bytes()).into_owned())
+    header_bytes(r, name).map(|value| String::from_utf8_lossy(value).into_owned())
 }
 
 /// A browser navigation or form post rather than an API call: the `Accept` header prefers

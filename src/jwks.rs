@@ -6,12 +6,12 @@
 
 use jwt_core::defaults;
 use ngx::core::Status;
-use ngx::ffi::{ngx_conf_t, ngx_http_request_t, ngx_int_t, NGX_HTTP_NOT_ALLOWED, NGX_HTTP_OK};
+use ngx::ffi::{ngx_conf_t, ngx_http_request_t, ngx_int_t, NGX_HTTP_OK};
 use ngx::http::{HttpModuleLocationConf, Method, NgxHttpCoreModule, Request};
 
 use crate::conf::parse::{args, once, text};
 use crate::conf::{loc_conf, JwksPublication, Setting, Settings};
-use crate::response_headers::{push_header_out, send_body};
+use crate::response_headers::{not_allowed, push_header_out, send_body};
 
 /// The largest `max-age` caches must honour (RFC 9111 §1.2.2: 2^31 seconds).
 const MAX_AGE_LIMIT: u64 = 1 << 31;
@@ -52,19 +52,12 @@ unsafe extern "C" fn jwks_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
 }
 
 fn publish(r: &mut Request) -> ngx_int_t {
-    if !matches!(r.method(), Method::GET | Method::HEAD) {
-        let rc = r.discard_request_body();
-        if rc != Status::NGX_OK {
-            return rc.into();
-        }
-        return match push_header_out(r.as_mut(), b"Allow", b"GET, HEAD") {
-            Ok(_) => NGX_HTTP_NOT_ALLOWED as ngx_int_t,
-            Err(status) => status.into(),
-        };
-    }
     let rc = r.discard_request_body();
     if rc != Status::NGX_OK {
         return rc.into();
+    }
+    if !matches!(r.method(), Method::GET | Method::HEAD) {
+        return not_allowed(r, b"GET, HEAD");
     }
     let Some(conf) = loc_conf(r) else {
         return Status::NGX_ERROR.into();

@@ -23,8 +23,8 @@ use ngx::core::Status;
 use ngx::ffi::{
     ngx_conf_t, ngx_http_finalize_request, ngx_http_read_client_request_body, ngx_http_request_t,
     ngx_int_t, ngx_str_t, ngx_uint_t, NGX_ERROR, NGX_HTTP_BAD_GATEWAY,
-    NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_NOT_ALLOWED, NGX_HTTP_OK, NGX_HTTP_POST,
-    NGX_HTTP_SPECIAL_RESPONSE, NGX_LOG_ERR, NGX_OK,
+    NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_OK, NGX_HTTP_POST, NGX_HTTP_SPECIAL_RESPONSE,
+    NGX_LOG_ERR, NGX_OK,
 };
 use ngx::http::{list_iterator, HttpModuleLocationConf, Method, NgxHttpCoreModule, Request};
 
@@ -34,7 +34,7 @@ use crate::conf::parse::{arg, once};
 use crate::conf::{loc_conf, JwtLocConf, Setting, Settings};
 use crate::metrics::{count, Counter};
 use crate::request_local;
-use crate::response_headers::{push_header_out, send_body};
+use crate::response_headers::{not_allowed, push_header_out, send_body};
 use crate::subrequest;
 use crate::verification::now;
 
@@ -90,10 +90,7 @@ unsafe extern "C" fn login_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
         if rc != Status::NGX_OK {
             return rc.into();
         }
-        return match push_header_out(request.as_mut(), b"Allow", b"POST") {
-            Ok(_) => NGX_HTTP_NOT_ALLOWED as ngx_int_t,
-            Err(status) => status.into(),
-        };
+        return not_allowed(request, b"POST");
     }
     // A browser login that sets a cookie: refuse one posted from another site (login CSRF,
     // which would log the victim in to the attacker's account).

@@ -15,8 +15,8 @@ use jwt_core::{jti_digest, VerifiedToken};
 use ngx::core::Status;
 use ngx::ffi::{
     ngx_conf_t, ngx_http_request_t, ngx_http_send_header, ngx_int_t, NGX_HTTP_BAD_REQUEST,
-    NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_NOT_ALLOWED, NGX_HTTP_NO_CONTENT,
-    NGX_HTTP_SERVICE_UNAVAILABLE, NGX_LOG_ERR, NGX_LOG_INFO,
+    NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_NO_CONTENT, NGX_HTTP_SERVICE_UNAVAILABLE, NGX_LOG_ERR,
+    NGX_LOG_INFO,
 };
 use ngx::http::{HttpModuleLocationConf, HttpModuleMainConf, Method, NgxHttpCoreModule, Request};
 
@@ -25,7 +25,7 @@ use crate::browser;
 use crate::conf::parse::once;
 use crate::conf::{loc_conf, JwtLocConf, Setting, Settings};
 use crate::metrics::{count, Counter};
-use crate::response_headers::push_header_out;
+use crate::response_headers::{not_allowed, push_header_out};
 use crate::shared_zone::{RevokeResult, Zone};
 use crate::verification::{now, outcome};
 use crate::Module;
@@ -52,10 +52,7 @@ fn logout(r: &mut Request) -> ngx_int_t {
         return rc.into();
     }
     if r.method() != Method::POST {
-        return match push_header_out(r.as_mut(), b"Allow", b"POST") {
-            Ok(_) => NGX_HTTP_NOT_ALLOWED as ngx_int_t,
-            Err(status) => status.into(),
-        };
+        return not_allowed(r, b"POST");
     }
     let Some(conf) = loc_conf(r) else {
         return NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;

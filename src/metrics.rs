@@ -9,12 +9,12 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use ngx::core::Status;
-use ngx::ffi::{ngx_conf_t, ngx_http_request_t, ngx_int_t, NGX_HTTP_NOT_ALLOWED, NGX_HTTP_OK};
+use ngx::ffi::{ngx_conf_t, ngx_http_request_t, ngx_int_t, NGX_HTTP_OK};
 use ngx::http::{HttpModuleLocationConf, HttpModuleMainConf, Method, NgxHttpCoreModule, Request};
 
 use crate::conf::parse::once;
 use crate::conf::{Setting, Settings};
-use crate::response_headers::{push_header_out, send_body};
+use crate::response_headers::{not_allowed, push_header_out, send_body};
 use crate::shared_zone::Zone;
 use crate::Module;
 
@@ -196,10 +196,7 @@ fn respond(r: &mut Request) -> ngx_int_t {
         return rc.into();
     }
     if !matches!(r.method(), Method::GET | Method::HEAD) {
-        return match push_header_out(r.as_mut(), b"Allow", b"GET, HEAD") {
-            Ok(_) => NGX_HTTP_NOT_ALLOWED as ngx_int_t,
-            Err(status) => status.into(),
-        };
+        return not_allowed(r, b"GET, HEAD");
     }
     let values: Vec<u64> = match zone_of(r) {
         Some(zone) => (0..COUNT)

@@ -10,8 +10,8 @@ use jwt_core::renewal::{renewal_claims, RenewPolicy};
 use jwt_core::VerifyError;
 use ngx::core::Status;
 use ngx::ffi::{
-    ngx_conf_t, ngx_http_request_t, ngx_int_t, NGX_HTTP_INTERNAL_SERVER_ERROR,
-    NGX_HTTP_NOT_ALLOWED, NGX_LOG_ERR, NGX_LOG_INFO,
+    ngx_conf_t, ngx_http_request_t, ngx_int_t, NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_LOG_ERR,
+    NGX_LOG_INFO,
 };
 use ngx::http::{HttpModuleLocationConf, Method, NgxHttpCoreModule, Request};
 
@@ -23,7 +23,7 @@ use crate::conf::parse::once;
 use crate::conf::{loc_conf, JwtLocConf, Setting, Settings};
 use crate::login::send_token;
 use crate::metrics::{count, Counter};
-use crate::response_headers::push_header_out;
+use crate::response_headers::not_allowed;
 use crate::revocation;
 use crate::token_source::find_token;
 use crate::verification::{now, record_outcome};
@@ -50,10 +50,7 @@ fn refresh(r: &mut Request) -> ngx_int_t {
         return rc.into();
     }
     if r.method() != Method::POST {
-        return match push_header_out(r.as_mut(), b"Allow", b"POST") {
-            Ok(_) => NGX_HTTP_NOT_ALLOWED as ngx_int_t,
-            Err(status) => status.into(),
-        };
+        return not_allowed(r, b"POST");
     }
     let Some(conf) = loc_conf(r) else {
         return NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;

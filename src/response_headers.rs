@@ -53,6 +53,15 @@ pub fn push_header_out(
     Ok(h)
 }
 
+/// 405 with `Allow: allow`, for a content handler asked with another method (the caller has
+/// discarded the body).
+pub fn not_allowed(r: &mut Request, allow: &[u8]) -> ngx_int_t {
+    match push_header_out(r.as_mut(), b"Allow", allow) {
+        Ok(_) => ngx::ffi::NGX_HTTP_NOT_ALLOWED as ngx_int_t,
+        Err(status) => status.into(),
+    }
+}
+
 /// Answers `r` with `status`, `content_type` and `body` (copied into the request pool).
 pub fn send_body(
     r: &mut Request,
