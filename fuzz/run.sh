@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Runs one fuzz target for a while on one CPU core, resuming its previous
 # session if there is one. Usage: fuzz/run.sh TARGET SECONDS [CORE]
-#   TARGET: verify load_keys jwk der bearer_cookie issue remote_jwks
+#   TARGET: verify load_keys jwk der bearer_cookie issue remote_jwks token_members
 # Findings land in fuzz/out/TARGET/default/{crashes,hangs}; see README.md.
 set -euo pipefail
 cd "$(dirname "$0")"
 target=$1 seconds=$2 core=${3:-1}
 case $target in
     verify) dicts=(-x dict/json.dict -x dict/token.dict) ;;
-    issue | jwk | remote_jwks) dicts=(-x dict/json.dict) ;;
+    issue | jwk | remote_jwks | token_members) dicts=(-x dict/json.dict) ;;
     load_keys) dicts=(-x dict/json.dict -x dict/pem.dict) ;;
     der) dicts=(-x dict/pem.dict) ;;
     bearer_cookie) dicts=(-x dict/cookie.dict) ;;

@@ -295,5 +295,14 @@ pub static mut ngx_http_jwt_module: ngx_module_t = ngx_module_t {
     // SAFETY: only the address is taken; nginx reads the table during configuration.
     commands: unsafe { addr_of_mut!(COMMANDS[0]) },
     type_: NGX_HTTP_MODULE as _,
+    init_process: Some(init_process),
     ..ngx_module_t::default()
 };
+
+/// Each worker starts with no random bytes drawn ahead (for token ids, see
+/// jwt_core::forget_random_batch): none may be shared with a sibling forked from the same
+/// master.
+extern "C" fn init_process(_cycle: *mut ngx::ffi::ngx_cycle_t) -> ngx_int_t {
+    jwt_core::forget_random_batch();
+    ngx::ffi::NGX_OK as ngx_int_t
+}

@@ -324,7 +324,7 @@ fn expiry(own: Option<f64>, now: u64, ttl: u64) -> Result<u64, IssueError> {
 
 fn random_jti() -> Result<String, IssueError> {
     let mut bytes = [0u8; JTI_BYTES];
-    if !crypto::random(&mut bytes) {
+    if !crypto::random_batched(&mut bytes) {
         return Err(IssueError::Sign(
             "the system random generator failed".to_owned(),
         ));

@@ -47,6 +47,7 @@ pub use alg::{Algorithm, Family};
 pub use bearer::bearer_token;
 pub use claim_rule::{ClaimRule, ClaimRuleError, Unmet};
 pub use cookie::{parse_login_cookie, CookieError, LoginCookie, MaxAge};
+pub use crypto::forget_random_batch;
 pub use issue::{IssueError, IssuePolicy, IssuedToken, Signer, SignerError};
 pub use key::remote::{parse_remote_jwks, RemoteKeySet, RemoteKeys, MAX_REMOTE_JWKS_LEN};
 pub use key::{load_keys, Key, KeyError, KeyRing};

@@ -92,6 +92,29 @@ fn json_object() -> impl Strategy<Value = Map<String, Value>> {
     .prop_map(|m| m.into_iter().collect())
 }
 
+/// Object text whose members may repeat, with the registered names among them, and values
+/// that may be nested or (rarely) out of the ranges a map accepts.
+fn object_text_with_duplicates() -> impl Strategy<Value = Vec<u8>> {
+    let name = prop_oneof![
+        select(&["exp", "nbf", "iat", "iss", "aud", "\\u0065xp", "sub"][..])
+            .prop_map(str::to_owned),
+        "[a-z]{1,4}",
+    ];
+    let value = prop_oneof![
+        json_value().prop_map(|v| v.to_string()),
+        Just("1e400".to_owned()),
+        Just(format!("{}{}", "[".repeat(130), "]".repeat(130))),
+        Just("\"\\ud800\"".to_owned()),
+    ];
+    vec((name, value), 0..6).prop_map(|members| {
+        let body: Vec<String> = members
+            .iter()
+            .map(|(name, value)| format!("\"{name}\":{value}"))
+            .collect();
+        format!("{{{}}}", body.join(",")).into_bytes()
+    })
+}
+
 /// A compact token over exactly these header and claims texts.
 fn sign_texts(key: &Key, alg: Algorithm, header: &str, claims: &str) -> String {
     crate::test_support::signed(key, alg, header, claims)
@@ -222,19 +245,57 @@ proptest! {
         }
     }
 
+    /// The signature decoder that uses a stack buffer agrees with the plain one, on both sides
+    /// of the buffer's size.
     #[test]
-    fn json_object_accepts_objects_only(text in prop_oneof![
+    fn signature_decoding_on_the_stack_agrees(
+        data in prop_oneof![bytes(64), vec(any::<u8>(), 1000..1050)],
+        noise in token_like(4),
+    ) {
+        use crate::token::{decode, decode_signature, MAX_STACK_SIGNATURE};
+        let mut text = b64(&data).into_bytes();
+        text.extend_from_slice(&noise);
+        let mut stack = [0u8; MAX_STACK_SIGNATURE];
+        let on_stack = decode_signature(&text, &mut stack).map(|s| s.into_owned());
+        prop_assert_eq!(on_stack, decode(&text, Part::Signature));
+    }
+
+    /// The members reader (token/members.rs) accepts exactly the texts that the map parse
+    /// accepts as an object, reads for each registered name what the map holds (the last
+    /// duplicate), and the map built later from an accepted text is that parse's map.
+    #[test]
+    fn members_read_what_the_map_holds(text in prop_oneof![
         bytes(64),
+        token_like(64),
         json_value().prop_map(|v| v.to_string().into_bytes()),
+        object_text_with_duplicates(),
     ]) {
+        use crate::token::{json_text, read_members, ClaimMembers, DateMember};
         let parsed = serde_json::from_slice::<Value>(&text);
-        match crate::token::json_object(&text, Part::Header) {
-            Ok(map) => prop_assert_eq!(Value::Object(map), parsed.unwrap()),
-            Err(Malformed::NotObject(Part::Header)) => {
+        let read = json_text(text.clone(), Part::Claims)
+            .and_then(|text| read_members::<ClaimMembers>(&text, Part::Claims).map(|m| (m, text)));
+        match read {
+            Ok((members, text)) => {
+                let Ok(Value::Object(map)) = parsed else {
+                    return Err(TestCaseError::fail(format!("accepted, but the map parse gave {parsed:?}")));
+                };
+                let date = |name: &str| map.get(name).map(|v| match v {
+                    Value::Number(n) => DateMember::Number(n.as_f64().unwrap()),
+                    _ => DateMember::NotNumber,
+                });
+                prop_assert_eq!(members.exp, date("exp"));
+                prop_assert_eq!(members.nbf, date("nbf"));
+                prop_assert_eq!(members.iat, date("iat"));
+                prop_assert_eq!(members.iss.as_ref(), map.get("iss"));
+                prop_assert_eq!(members.aud.as_ref(), map.get("aud"));
+                let verified = VerifiedToken::from_claims_text(text);
+                prop_assert_eq!(verified.claims(), &map);
+            }
+            Err(Malformed::NotObject(Part::Claims)) => {
                 prop_assert!(parsed.is_ok_and(|v| !v.is_object()));
             }
             Err(e) => {
-                prop_assert_eq!(e, Malformed::Json(Part::Header));
+                prop_assert_eq!(e, Malformed::Json(Part::Claims));
                 prop_assert!(parsed.is_err());
             }
         }

@@ -16,7 +16,10 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use serde_json::{Map, Value};
+
+mod members;
+
+pub(crate) use members::{read as read_members, ClaimMembers, DateMember, HeaderMembers};
 
 /// The three segments of a compact token, still encoded.
 #[derive(Clone, Copy, Debug)]
@@ -93,11 +96,8 @@ impl fmt::Display for Malformed {
 
 /// Splits on the two dots; a third dot (JWE has four) is malformed.
 pub(crate) fn split(token: &[u8]) -> Result<Segments<'_>, Malformed> {
-    let mut dots = token
-        .iter()
-        .enumerate()
-        .filter(|(_, &b)| b == b'.')
-        .map(|(i, _)| i);
+    // memchr: a vectorised scan (a byte-at-a-time loop was 8% of an HS256 verification).
+    let mut dots = memchr::memchr_iter(b'.', token);
     let (Some(first), Some(second), None) = (dots.next(), dots.next(), dots.next()) else {
         return Err(Malformed::Segments);
     };
@@ -110,7 +110,7 @@ pub(crate) fn split(token: &[u8]) -> Result<Segments<'_>, Malformed> {
 }
 
 /// Decodes one segment, appending to `buf`; returns the decoded range.
-/// Appending to one buffer keeps a verification to a single allocation.
+/// On failure `buf` is left as it was.
 pub(crate) fn decode_into(
     segment: &[u8],
     part: Part,
@@ -130,33 +130,47 @@ pub(crate) fn decode_into(
     }
 }
 
-/// Upper bound of the decoded size of the three segments.
-pub(crate) fn decoded_capacity(segments: &Segments<'_>) -> usize {
-    [segments.header, segments.payload, segments.signature]
-        .iter()
-        .map(|s| base64::decoded_len_estimate(s.len()))
-        .sum()
+/// Decodes one segment into a buffer of its own.
+pub(crate) fn decode(segment: &[u8], part: Part) -> Result<Vec<u8>, Malformed> {
+    let mut buf = Vec::new();
+    decode_into(segment, part, &mut buf)?;
+    Ok(buf)
 }
 
-/// Parses a decoded header or claims set as a JSON object.
-pub(crate) fn json_object(bytes: &[u8], part: Part) -> Result<Map<String, Value>, Malformed> {
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(Malformed::NotObject(part)),
-        Err(_) => Err(Malformed::Json(part)),
+/// Decodes a signature segment into `stack` when it fits (a signature of any RSA key up to
+/// 8192 bits does), else into a new vector: one allocation less per verification.
+pub(crate) fn decode_signature<'b>(
+    segment: &[u8],
+    stack: &'b mut [u8; MAX_STACK_SIGNATURE],
+) -> Result<std::borrow::Cow<'b, [u8]>, Malformed> {
+    if base64::decoded_len_estimate(segment.len()) > MAX_STACK_SIGNATURE {
+        return decode(segment, Part::Signature).map(std::borrow::Cow::Owned);
     }
+    match URL_SAFE_NO_PAD.decode_slice(segment, &mut stack[..]) {
+        Ok(written) => Ok(std::borrow::Cow::Borrowed(&stack[..written])),
+        Err(_) => Err(Malformed::Base64(Part::Signature)),
+    }
+}
+
+/// Bytes of [`decode_signature`]'s stack buffer.
+pub(crate) const MAX_STACK_SIGNATURE: usize = 1024;
+
+/// A decoded header or claims set as text: JSON is UTF-8 (RFC 8259 §8.1), and the members
+/// are read from `&str` (see [`members`]). `Json(part)` otherwise.
+pub(crate) fn json_text(bytes: Vec<u8>, part: Part) -> Result<String, Malformed> {
+    String::from_utf8(bytes).map_err(|_| Malformed::Json(part))
 }
 
 /// A NumericDate claim (RFC 7519 §2): seconds since the epoch, integer or
 /// not. Absent → `None`; present but not a number → malformed.
 pub(crate) fn numeric_date(
-    claims: &Map<String, Value>,
+    member: Option<DateMember>,
     name: &'static str,
 ) -> Result<Option<NumericDate>, Malformed> {
-    match claims.get(name) {
+    match member {
         None => Ok(None),
-        Some(Value::Number(n)) => Ok(n.as_f64().map(NumericDate)),
-        Some(_) => Err(Malformed::NotNumericDate(name)),
+        Some(DateMember::Number(n)) => Ok(Some(NumericDate(n))),
+        Some(DateMember::NotNumber) => Err(Malformed::NotNumericDate(name)),
     }
 }
 
@@ -227,50 +241,31 @@ mod tests {
     }
 
     #[test]
-    fn json_objects_only() {
-        assert!(json_object(b"{\"a\":1}", Part::Header).is_ok());
+    fn json_text_is_utf8() {
+        assert_eq!(json_text(b"{}".to_vec(), Part::Header).unwrap(), "{}");
         assert_eq!(
-            json_object(b"[1]", Part::Claims).unwrap_err(),
-            Malformed::NotObject(Part::Claims)
-        );
-        assert_eq!(
-            json_object(b"\"x\"", Part::Claims).unwrap_err(),
-            Malformed::NotObject(Part::Claims)
-        );
-        assert_eq!(
-            json_object(b"{", Part::Header).unwrap_err(),
-            Malformed::Json(Part::Header)
-        );
-        assert_eq!(
-            json_object(b"", Part::Header).unwrap_err(),
-            Malformed::Json(Part::Header)
-        );
-        assert_eq!(
-            json_object(b"{} x", Part::Header).unwrap_err(),
-            Malformed::Json(Part::Header)
+            json_text(b"{\"a\":\"\xff\"}".to_vec(), Part::Claims).unwrap_err(),
+            Malformed::Json(Part::Claims)
         );
     }
 
     #[test]
     fn numeric_dates() {
-        let claims: Map<String, Value> = serde_json::from_str(
-            r#"{"a":1700000000,"b":1.5,"c":-3,"d":1e300,"e":"1","f":null,"g":18446744073709551615}"#,
+        let claims: members::ClaimMembers = members::read(
+            r#"{"exp":1700000000,"nbf":"1","iat":18446744073709551615}"#,
+            Part::Claims,
         )
         .unwrap();
         assert_eq!(
-            numeric_date(&claims, "a").unwrap(),
+            numeric_date(claims.exp, "exp").unwrap(),
             Some(NumericDate(1.7e9))
         );
-        assert_eq!(numeric_date(&claims, "b").unwrap(), Some(NumericDate(1.5)));
-        assert_eq!(numeric_date(&claims, "zz").unwrap(), None);
         assert_eq!(
-            numeric_date(&claims, "e").unwrap_err(),
-            Malformed::NotNumericDate("e")
+            numeric_date(claims.nbf, "nbf").unwrap_err(),
+            Malformed::NotNumericDate("nbf")
         );
-        assert_eq!(
-            numeric_date(&claims, "f").unwrap_err(),
-            Malformed::NotNumericDate("f")
-        );
+        assert!(numeric_date(claims.iat, "iat").unwrap().is_some());
+        assert_eq!(numeric_date(None, "exp").unwrap(), None);
         assert_eq!(NumericDate(-3.0).as_secs(), 0);
         assert_eq!(NumericDate(1e300).as_secs(), u64::MAX);
         assert_eq!(NumericDate(1.5).as_secs(), 1);
@@ -281,6 +276,5 @@ mod tests {
         assert_eq!(NumericDate(1e300).to_string(), "1e300");
         assert_eq!(NumericDate(-1.5e19).to_string(), "-1.5e19");
         assert_eq!(NumericDate(f64::NAN).to_string(), "NaN");
-        assert!(numeric_date(&claims, "g").unwrap().is_some());
     }
 }

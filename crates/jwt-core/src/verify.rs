@@ -37,7 +37,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use serde_json::{Map, Value};
 
@@ -46,7 +46,7 @@ use crate::cache::TokenCache;
 use crate::defaults;
 use crate::key::remote::{Installed, RemoteKeySet, RemoteKeys};
 use crate::key::{Key, KeyRing};
-use crate::token::{self, Malformed, NumericDate, Part};
+use crate::token::{self, ClaimMembers, HeaderMembers, Malformed, NumericDate, Part};
 
 /// What `jwt_verify` accepts, fixed at configuration time.
 #[derive(Clone, Debug)]
@@ -310,14 +310,25 @@ pub(crate) fn quoted(s: &str) -> String {
 }
 
 /// A token whose signature and claims were accepted.
+///
+/// Header and claims are kept as the JSON text that verified; each map is built from its text
+/// the first time something asks for a member (a variable, a claim rule, a revocation list),
+/// then kept with the token (and with it in the cache). The text was accepted by the same
+/// parser, so building the map cannot fail (see `token/members.rs`).
 #[derive(Debug)]
 pub struct VerifiedToken {
     algorithm: Algorithm,
-    header: Map<String, Value>,
-    claims: Map<String, Value>,
+    header: Arc<CheckedHeader>,
+    claims_json: String,
+    claims: OnceLock<Map<String, Value>>,
     expiration: Option<NumericDate>,
     not_before: Option<NumericDate>,
     payload_json: OnceLock<String>,
+}
+
+/// The map of an object's text that `token/members.rs` accepted.
+fn object_map(text: &str) -> Map<String, Value> {
+    serde_json::from_str(text).unwrap_or_default()
 }
 
 impl VerifiedToken {
@@ -328,12 +339,15 @@ impl VerifiedToken {
 
     /// A JOSE header parameter.
     pub fn header(&self, name: &str) -> Option<&Value> {
-        self.header.get(name)
+        self.header
+            .map
+            .get_or_init(|| object_map(&self.header.json))
+            .get(name)
     }
 
     /// A top-level claim.
     pub fn claim(&self, name: &str) -> Option<&Value> {
-        self.claims.get(name)
+        self.claims().get(name)
     }
 
     /// A claim inside nested objects, e.g. `["realm_access", "roles"]`.
@@ -341,19 +355,19 @@ impl VerifiedToken {
     pub fn claim_path<S: AsRef<str>>(&self, path: &[S]) -> Option<&Value> {
         let (first, rest) = path.split_first()?;
         rest.iter()
-            .try_fold(self.claims.get(first.as_ref())?, |value, name| {
+            .try_fold(self.claims().get(first.as_ref())?, |value, name| {
                 value.get(name.as_ref())
             })
     }
 
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.claims
+        self.claims.get_or_init(|| object_map(&self.claims_json))
     }
 
     /// The claims as compact JSON, serialised on first use and then kept.
     pub fn payload_json(&self) -> &str {
         self.payload_json
-            .get_or_init(|| serde_json::to_string(&self.claims).unwrap_or_default())
+            .get_or_init(|| serde_json::to_string(self.claims()).unwrap_or_default())
     }
 
     /// `exp` in whole seconds (fractions dropped, clamped to `0..=u64::MAX`).
@@ -361,15 +375,33 @@ impl VerifiedToken {
         self.expiration.map(NumericDate::as_secs)
     }
 
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn for_tests(claims: Map<String, Value>) -> VerifiedToken {
         VerifiedToken {
             algorithm: Algorithm::HS256,
-            header: Map::new(),
-            claims,
+            header: Arc::new(CheckedHeader {
+                encoded: Box::default(),
+                json: "{}".to_owned(),
+                map: OnceLock::new(),
+                algorithm: Algorithm::HS256,
+                kid: None,
+                typ: None,
+            }),
+            claims_json: serde_json::to_string(&claims).unwrap_or_default(),
+            claims: OnceLock::from(claims),
             expiration: None,
             not_before: None,
             payload_json: OnceLock::new(),
+        }
+    }
+
+    /// A token whose claims are this text, as verification keeps it.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn from_claims_text(claims_json: String) -> VerifiedToken {
+        VerifiedToken {
+            claims_json,
+            claims: OnceLock::new(),
+            ..VerifiedToken::for_tests(Map::new())
         }
     }
 }
@@ -399,6 +431,8 @@ pub struct Verifier {
     allowed: Vec<Algorithm>,
     remote: Option<Arc<RemoteKeys>>,
     cache: Option<TokenCache>,
+    /// See [`Verifier::checked_header`]. Workers are single-threaded: the lock is uncontended.
+    last_header: Mutex<Option<Arc<CheckedHeader>>>,
 }
 
 impl fmt::Debug for Verifier {
@@ -460,6 +494,7 @@ impl Verifier {
             allowed,
             remote,
             cache: TokenCache::new(cache_capacity),
+            last_header: Mutex::new(None),
         })
     }
 
@@ -544,33 +579,22 @@ impl Verifier {
 
     /// Steps 1–6: everything that does not depend on the clock.
     ///
-    /// One buffer, sized up front for all three decoded segments, receives
-    /// header, signature and (once the signature holds) claims: a verification
-    /// makes a single allocation for decoding, as before the reorder. A forged
-    /// token reserves room for a payload it never decodes; that costs nothing
-    /// extra (it is the same one allocation).
+    /// Header and claims are read for the members verification needs only (see
+    /// `token/members.rs`); their text is kept, and the whole header or claims map is built
+    /// from it if something asks for another member later.
     fn verify_uncached(
         &self,
         token: &[u8],
         installed: Option<&Installed>,
     ) -> Result<VerifiedToken, VerifyError> {
         let segments = token::split(token)?;
-        let mut decoded = Vec::with_capacity(token::decoded_capacity(&segments));
 
-        let range = token::decode_into(segments.header, Part::Header, &mut decoded)?;
-        let header = token::json_object(&decoded[range], Part::Header)?;
-        let algorithm = self.header_algorithm(&header)?;
-        if header.contains_key("crit") {
-            return Err(VerifyError::Crit);
-        }
-        let kid = match header.get("kid") {
-            None => None,
-            Some(Value::String(kid)) => Some(kid.as_str()),
-            Some(_) => return Err(Malformed::KidNotString.into()),
-        };
+        let header = self.checked_header(segments.header)?;
+        let (algorithm, kid) = (header.algorithm, header.kid.as_deref());
 
-        let range = token::decode_into(segments.signature, Part::Signature, &mut decoded)?;
-        if range.is_empty() {
+        let mut stack = [0u8; token::MAX_STACK_SIGNATURE];
+        let signature = token::decode_signature(segments.signature, &mut stack)?;
+        if signature.is_empty() {
             return Err(Malformed::EmptySignature.into());
         }
         let candidates = Candidates {
@@ -582,35 +606,71 @@ impl Verifier {
             kid,
             candidates,
             segments.signing_input,
-            &decoded[range],
+            &signature,
         )?;
 
         // Authentic from here on: the header's other members and the payload
         // may be judged.
-        self.check_type(&header)?;
-        let range = token::decode_into(segments.payload, Part::Claims, &mut decoded)?;
-        let claims = token::json_object(&decoded[range], Part::Claims)?;
-        let expiration = token::numeric_date(&claims, "exp")?;
-        let not_before = token::numeric_date(&claims, "nbf")?;
-        token::numeric_date(&claims, "iat")?;
+        self.check_type(header.typ.as_ref())?;
+        let claims_json =
+            token::json_text(token::decode(segments.payload, Part::Claims)?, Part::Claims)?;
+        let claims: ClaimMembers = token::read_members(&claims_json, Part::Claims)?;
+        let expiration = token::numeric_date(claims.exp, "exp")?;
+        let not_before = token::numeric_date(claims.nbf, "nbf")?;
+        token::numeric_date(claims.iat, "iat")?;
         if expiration.is_none() && self.policy.require_exp {
             return Err(Malformed::MissingExpiration.into());
         }
 
-        self.check_issuer(&claims)?;
-        self.check_audience(&claims)?;
+        self.check_issuer(claims.iss.as_ref())?;
+        self.check_audience(claims.aud.as_ref())?;
         Ok(VerifiedToken {
             algorithm,
             header,
-            claims,
+            claims_json,
+            claims: OnceLock::new(),
             expiration,
             not_before,
             payload_json: OnceLock::new(),
         })
     }
 
-    fn header_algorithm(&self, header: &Map<String, Value>) -> Result<Algorithm, VerifyError> {
-        let name = match header.get("alg") {
+    /// Step 2: the header, decoded and checked, or the last one that passed if `encoded` is
+    /// the same text. Tokens of one issuer share their header (same `alg`, `typ`, `kid`), so a
+    /// cache miss usually skips decoding and reading it.
+    fn checked_header(&self, encoded: &[u8]) -> Result<Arc<CheckedHeader>, VerifyError> {
+        let mut last = self
+            .last_header
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(header) = last.as_ref().filter(|h| *h.encoded == *encoded) {
+            return Ok(Arc::clone(header));
+        }
+        let json = token::json_text(token::decode(encoded, Part::Header)?, Part::Header)?;
+        let members: HeaderMembers = token::read_members(&json, Part::Header)?;
+        let algorithm = self.header_algorithm(members.alg.as_ref())?;
+        if members.crit {
+            return Err(VerifyError::Crit);
+        }
+        let kid = match members.kid {
+            None => None,
+            Some(Value::String(kid)) => Some(kid),
+            Some(_) => return Err(Malformed::KidNotString.into()),
+        };
+        let header = Arc::new(CheckedHeader {
+            encoded: encoded.into(),
+            json,
+            map: OnceLock::new(),
+            algorithm,
+            kid,
+            typ: members.typ,
+        });
+        *last = Some(Arc::clone(&header));
+        Ok(header)
+    }
+
+    fn header_algorithm(&self, alg: Option<&Value>) -> Result<Algorithm, VerifyError> {
+        let name = match alg {
             None => return Err(Malformed::MissingAlgorithm.into()),
             Some(Value::String(name)) => name,
             Some(_) => return Err(Malformed::AlgorithmNotString.into()),
@@ -696,11 +756,11 @@ impl Verifier {
     /// `typ` (RFC 7515 §4.1.9), when the policy names one: RFC 9068 access
     /// tokens say "at+jwt", so that an ID token or another JWT of the same
     /// issuer cannot pass for one (RFC 8725 §3.11).
-    fn check_type(&self, header: &Map<String, Value>) -> Result<(), VerifyError> {
+    fn check_type(&self, typ: Option<&Value>) -> Result<(), VerifyError> {
         let Some(expected) = &self.policy.typ else {
             return Ok(());
         };
-        match header.get("typ") {
+        match typ {
             Some(Value::String(typ)) if same_media_type(expected, typ) => Ok(()),
             other => Err(VerifyError::Type {
                 expected: quoted(expected),
@@ -709,11 +769,11 @@ impl Verifier {
         }
     }
 
-    fn check_issuer(&self, claims: &Map<String, Value>) -> Result<(), VerifyError> {
+    fn check_issuer(&self, iss: Option<&Value>) -> Result<(), VerifyError> {
         let Some(expected) = &self.policy.issuer else {
             return Ok(());
         };
-        match claims.get("iss") {
+        match iss {
             Some(Value::String(iss)) if iss == expected => Ok(()),
             other => Err(VerifyError::Issuer {
                 expected: expected.clone(),
@@ -724,7 +784,7 @@ impl Verifier {
 
     /// `aud` is a string or an array of strings (RFC 7519 §4.1.3); one of them
     /// must be an accepted audience.
-    fn check_audience(&self, claims: &Map<String, Value>) -> Result<(), VerifyError> {
+    fn check_audience(&self, aud: Option<&Value>) -> Result<(), VerifyError> {
         let expected = &self.policy.audiences;
         if expected.is_empty() {
             return Ok(());
@@ -733,7 +793,6 @@ impl Verifier {
             aud.as_str()
                 .is_some_and(|a| expected.iter().any(|e| e == a))
         };
-        let aud = claims.get("aud");
         let ok = match aud {
             Some(Value::String(_)) => aud.is_some_and(accepted),
             Some(Value::Array(list)) => list.iter().any(accepted),
@@ -796,6 +855,21 @@ fn static_allow_list(
         .into_iter()
         .filter(|alg| list.contains(alg))
         .collect())
+}
+
+/// A header that passed step 2 (its `alg` is allowed, no `crit`, `kid` absent or a string),
+/// shared by the tokens that carry the same encoded header.
+#[derive(Debug)]
+struct CheckedHeader {
+    /// The base64url text, as in the token.
+    encoded: Box<[u8]>,
+    json: String,
+    /// Built from `json` on first use (a `$jwt_header_*` variable).
+    map: OnceLock<Map<String, Value>>,
+    algorithm: Algorithm,
+    kid: Option<String>,
+    /// Judged per token, once its signature holds (step 5).
+    typ: Option<Value>,
 }
 
 /// The keys one verification may try: the key file keys, then the remote
