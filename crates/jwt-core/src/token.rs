@@ -19,6 +19,8 @@ use base64::Engine as _;
 
 mod members;
 
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) use members::check_against_map as check_members_against_map;
 pub(crate) use members::{read as read_members, ClaimMembers, DateMember, HeaderMembers};
 
 /// The three segments of a compact token, still encoded.

@@ -299,6 +299,93 @@ impl<'de> Visitor<'de> for SkipVisitor {
     }
 }
 
+/// The oracle of the property test and of the fuzz target `token_members`: on arbitrary bytes,
+/// this reader agrees with serde_json's map parse. It accepts (as header and as claims) exactly
+/// the JSON objects the map parse accepts, tells non-objects (`NotObject`) from non-JSON
+/// (`Json`) as the map parse does, reads for each member what the map holds (the last
+/// duplicate), and the claims map a verified token builds later from accepted text is the
+/// parsed map. `Err` says where they disagree.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn check_against_map(bytes: &[u8]) -> Result<(), String> {
+    let parsed = serde_json::from_slice::<Value>(bytes);
+    let text = match super::json_text(bytes.to_vec(), Part::Claims) {
+        Ok(text) => text,
+        Err(_) if parsed.is_err() => return Ok(()),
+        Err(_) => {
+            return Err(format!(
+                "refused as not UTF-8, but the map parse gave {parsed:?}"
+            ))
+        }
+    };
+    let (claims, header) = match (
+        read::<ClaimMembers>(&text, Part::Claims),
+        read::<HeaderMembers>(&text, Part::Header),
+    ) {
+        (Ok(claims), Ok(header)) => (claims, header),
+        (Err(Malformed::NotObject(Part::Claims)), Err(Malformed::NotObject(Part::Header)))
+            if parsed.as_ref().is_ok_and(|v| !v.is_object()) =>
+        {
+            return Ok(())
+        }
+        (Err(Malformed::Json(Part::Claims)), Err(Malformed::Json(Part::Header)))
+            if parsed.is_err() =>
+        {
+            return Ok(())
+        }
+        (claims, header) => {
+            return Err(format!(
+                "claims {:?}, header {:?}, but the map parse gave {parsed:?}",
+                claims.err(),
+                header.err()
+            ))
+        }
+    };
+    let Ok(Value::Object(map)) = parsed else {
+        return Err(format!("accepted, but the map parse gave {parsed:?}"));
+    };
+    let date = |name: &str| {
+        map.get(name).map(|v| match v {
+            Value::Number(n) => DateMember::Number(n.as_f64().unwrap_or(f64::NAN)),
+            _ => DateMember::NotNumber,
+        })
+    };
+    let dates = [
+        (claims.exp, "exp"),
+        (claims.nbf, "nbf"),
+        (claims.iat, "iat"),
+    ];
+    let values = [
+        (claims.iss.as_ref(), "iss"),
+        (claims.aud.as_ref(), "aud"),
+        (header.alg.as_ref(), "alg"),
+        (header.kid.as_ref(), "kid"),
+        (header.typ.as_ref(), "typ"),
+    ];
+    if let Some((member, name)) = dates.iter().find(|(member, name)| *member != date(name)) {
+        return Err(format!(
+            "{name}: read {member:?}, the map holds {:?}",
+            map.get(*name)
+        ));
+    }
+    if let Some((member, name)) = values
+        .iter()
+        .find(|(member, name)| *member != map.get(*name))
+    {
+        return Err(format!(
+            "{name}: read {member:?}, the map holds {:?}",
+            map.get(*name)
+        ));
+    }
+    if header.crit != map.contains_key("crit") {
+        return Err(format!("crit read as {}", header.crit));
+    }
+    let verified = crate::VerifiedToken::from_claims_text(text);
+    if verified.claims() != &map {
+        return Err(format!("the lazily built map is {:?}", verified.claims()));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
