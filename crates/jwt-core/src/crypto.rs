@@ -4,9 +4,9 @@
 //! ready to use: per-request work is just the MAC or signature check, which the
 //! backend performs in constant time with respect to secret data.
 
-use aws_lc_rs::encoding::AsDer as _;
 use std::sync::{Mutex, PoisonError};
 
+use aws_lc_rs::encoding::AsDer as _;
 use aws_lc_rs::{hmac, rand, signature};
 
 use crate::alg::Algorithm;
